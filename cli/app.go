@@ -1,0 +1,110 @@
+// Package cli holds drillctl's commands: flag parsing and output formatting.
+// It holds no business logic: it calls playbooks, worker, devserver, evidence
+// and lab, and prints what they return.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// Version is drillctl's version, set at build time with
+// -ldflags "-X github.com/drillctl/drillctl/cli.Version=v1.2.3".
+var Version = "dev"
+
+// Exit codes shared by every command (see README, "Exit codes").
+const (
+	ExitOK         = 0 // success; for drills: verdict met
+	ExitUsage      = 1 // bad usage, invalid input, connection error
+	ExitMissed     = 3 // drill completed but missed or could not measure a target
+	ExitDrillFail  = 4 // drill failed or was aborted
+	exitCodeNotSet = -1
+)
+
+// IO is the process environment a command runs in, passed explicitly so tests
+// can run the CLI in-process.
+type IO struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+	// Env looks up an environment variable; nil means none is set.
+	Env func(string) string
+}
+
+// ExitError carries a process exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// exitf returns an ExitError with a formatted message.
+func exitf(code int, format string, args ...any) error {
+	return &ExitError{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// commandGroups lists the constructors of every top-level command. Each file
+// of this package that adds a command group appends itself in an init
+// function, so command groups stay independent of each other.
+var commandGroups []func(IO) *ucli.Command
+
+// NewApp builds the drillctl application.
+func NewApp(stdio IO) *ucli.App {
+	app := &ucli.App{
+		Name:    "drillctl",
+		Usage:   "run disaster-recovery drills as durable Temporal workflows",
+		Version: Version,
+		Description: `drillctl runs DR drills from YAML playbooks, measures the RTO, RPO and
+response time actually achieved against the targets, and leaves signed evidence.
+
+Examples:
+   drillctl playbook validate playbooks/examples/*.yaml
+   drillctl playbook plan playbooks/examples/chat-platform-quarterly.yaml
+   drillctl demo`,
+		Reader:               stdio.In,
+		Writer:               stdio.Out,
+		ErrWriter:            stdio.Err,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		ExitErrHandler:       func(*ucli.Context, error) {}, // Run maps errors to exit codes
+	}
+	for _, group := range commandGroups {
+		app.Commands = append(app.Commands, group(stdio))
+	}
+	sortCommands(app.Commands)
+	return app
+}
+
+// Run runs the application with args (args[0] is the program name) and
+// returns the process exit code.
+func Run(ctx context.Context, stdio IO, args []string) int {
+	if stdio.Env == nil {
+		stdio.Env = func(string) string { return "" }
+	}
+	app := NewApp(stdio)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(stdio.Err, "drillctl: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(stdio.Err, "drillctl: %v\n", err)
+	return ExitUsage
+}

@@ -1,0 +1,189 @@
+package evidence
+
+import "time"
+
+// SchemaVersion is the version of the drill record format. Bump it only for
+// changes that break readers; adding fields does not.
+const SchemaVersion = 1
+
+// Drill statuses.
+const (
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusAborted   = "aborted"
+)
+
+// Verdicts of a measure, and of a completed drill as a whole.
+const (
+	VerdictMet         = "met"
+	VerdictMissed      = "missed"
+	VerdictNotMeasured = "not-measured"
+	VerdictIncomplete  = "incomplete"
+)
+
+// Step statuses.
+const (
+	StepPending   = "pending"
+	StepRunning   = "running"
+	StepWaiting   = "waiting" // waiting for a person (approval, acknowledgement)
+	StepSucceeded = "succeeded"
+	StepFailed    = "failed"
+	StepSkipped   = "skipped" // not run: a dependency failed, or the drill ended
+	StepCancelled = "cancelled"
+)
+
+// Record is the drill record: what scripts, dashboards and auditors read
+// (`drill run --output json`, `drill result`, drill.json). Names are stable;
+// extend it, never rename.
+type Record struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	DrillID       string            `json:"drillId"`
+	RunID         string            `json:"runId,omitempty"`
+	Namespace     string            `json:"namespace,omitempty"`
+	Playbook      PlaybookRef       `json:"playbook"`
+	Schedule      string            `json:"schedule,omitempty"`
+	Params        map[string]string `json:"params,omitempty"`
+	DryRun        bool              `json:"dryRun,omitempty"`
+	StartedAt     time.Time         `json:"startedAt"`
+	EndedAt       *time.Time        `json:"endedAt,omitempty"`
+	Status        string            `json:"status"`
+	Verdict       string            `json:"verdict,omitempty"`
+	Reason        string            `json:"reason,omitempty"` // why the drill failed or was aborted
+	AbortedBy     string            `json:"abortedBy,omitempty"`
+	Measures      Measures          `json:"measures"`
+	Steps         []StepRecord      `json:"steps"`
+	Rollback      []StepRecord      `json:"rollback,omitempty"`
+	Approvals     []Approval        `json:"approvals,omitempty"`
+	Acks          []Ack             `json:"acknowledgements,omitempty"`
+	Pages         []Page            `json:"pages,omitempty"`
+	Inventory     *Inventory        `json:"inventory,omitempty"`
+	Environment   Environment       `json:"environment,omitempty"`
+	Evidence      *EvidenceRef      `json:"evidence,omitempty"`
+}
+
+// PlaybookRef names the playbook a drill ran and its content digest.
+type PlaybookRef struct {
+	Name   string `json:"name"`
+	Digest string `json:"digest"` // "sha256:<hex>" of the playbook file's bytes
+	Path   string `json:"path,omitempty"`
+}
+
+// Measures holds every measure of a drill beside its target.
+type Measures struct {
+	RTO      Measure `json:"rto"`
+	RPO      Measure `json:"rpo"`
+	Response Measure `json:"response"`
+}
+
+// Measure is one achieved figure against its target. AchievedSeconds is nil
+// when the measure was not taken.
+type Measure struct {
+	TargetSeconds     *float64 `json:"targetSeconds,omitempty"`
+	AchievedSeconds   *float64 `json:"achievedSeconds,omitempty"`
+	ResolutionSeconds *float64 `json:"resolutionSeconds,omitempty"`
+	MarginSeconds     *float64 `json:"marginSeconds,omitempty"` // target - achieved; negative when missed
+	Verdict           string   `json:"verdict"`
+	From              *Instant `json:"from,omitempty"`
+	To                *Instant `json:"to,omitempty"`
+	AckedBy           string   `json:"ackedBy,omitempty"`
+	Level             int      `json:"level,omitempty"`
+	Method            string   `json:"method,omitempty"` // how it was measured, in words
+	Note              string   `json:"note,omitempty"`   // why not measured, or caveats
+}
+
+// Instant is a moment attributed to a step.
+type Instant struct {
+	Step string    `json:"step"`
+	At   time.Time `json:"at"`
+}
+
+// StepRecord is the record of one step: its attempts, instants and outcome.
+type StepRecord struct {
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Status    string         `json:"status"`
+	Attempts  int            `json:"attempts"`
+	StartedAt *time.Time     `json:"startedAt,omitempty"`
+	EndedAt   *time.Time     `json:"endedAt,omitempty"`
+	Marks     string         `json:"marks,omitempty"`
+	MarkAt    *time.Time     `json:"markAt,omitempty"` // the instant the mark was taken on the worker
+	Output    map[string]any `json:"output,omitempty"`
+	Error     string         `json:"error,omitempty"`
+	Note      string         `json:"note,omitempty"`
+}
+
+// Approval is a decision given on an approval step.
+type Approval struct {
+	Step     string    `json:"step"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Approved bool      `json:"approved"`
+	Comment  string    `json:"comment,omitempty"`
+}
+
+// Page is one page sent to one contact's channel.
+type Page struct {
+	Step    string    `json:"step"`
+	Level   int       `json:"level"`
+	Round   int       `json:"round,omitempty"`
+	Contact string    `json:"contact"`
+	Channel string    `json:"channel"`
+	SentAt  time.Time `json:"sentAt"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// Ack is an acknowledgement of a page.
+type Ack struct {
+	Step  string    `json:"step"`
+	By    string    `json:"by"`
+	Level int       `json:"level"`
+	At    time.Time `json:"at"`
+	Via   string    `json:"via,omitempty"` // cli, link
+}
+
+// Inventory is the asset snapshot taken by the inventory step.
+type Inventory struct {
+	Step    string         `json:"step"`
+	TakenAt time.Time      `json:"takenAt"`
+	Ready   bool           `json:"ready"`
+	Reason  string         `json:"reason,omitempty"`
+	Assets  []AssetStatus  `json:"assets"`
+	Tiers   map[string]int `json:"tiers,omitempty"`
+	Drift   *Drift         `json:"drift,omitempty"`
+	Order   []string       `json:"restoreOrder,omitempty"`
+}
+
+// AssetStatus is one asset's state in an inventory snapshot.
+type AssetStatus struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind,omitempty"`
+	Tier      int     `json:"tier"`
+	Site      string  `json:"site,omitempty"`
+	Owner     string  `json:"owner,omitempty"`
+	Status    string  `json:"status"` // ready | degraded | unreachable
+	LatencyMs float64 `json:"latencyMs,omitempty"`
+	Reason    string  `json:"reason,omitempty"`
+}
+
+// Drift compares an inventory snapshot with the previous drill's.
+type Drift struct {
+	PreviousDrill string   `json:"previousDrill"`
+	Added         []string `json:"added,omitempty"`
+	Removed       []string `json:"removed,omitempty"`
+	Retiered      []string `json:"retiered,omitempty"`
+}
+
+// Environment says where a drill ran.
+type Environment struct {
+	DrillctlVersion string `json:"drillctlVersion,omitempty"`
+	WorkerHost      string `json:"workerHost,omitempty"`
+	TaskQueue       string `json:"taskQueue,omitempty"`
+}
+
+// EvidenceRef points at the evidence bundle written for a drill.
+type EvidenceRef struct {
+	Path           string `json:"path"`
+	ManifestDigest string `json:"manifestDigest"`
+	Signed         bool   `json:"signed"`
+}
