@@ -1,0 +1,61 @@
+package playbooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseDuration parses Go duration text ("90s", "4h", "1h30m") with one
+// addition: a leading whole number of days ("1d", "2d12h"). Negative
+// durations are refused: no playbook field means a negative span.
+func ParseDuration(s string) (Duration, error) {
+	text := strings.TrimSpace(s)
+	if text == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	var days time.Duration
+	if i := strings.IndexByte(text, 'd'); i > 0 {
+		n, err := strconv.Atoi(text[:i])
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a duration (try 4h, 15m, 1d)", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		text = text[i+1:]
+		if text == "" {
+			return Duration(days), nil
+		}
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (try 4h, 15m, 1d)", s)
+	}
+	return Duration(days + d), nil
+}
+
+// String renders the duration as Go duration text ("4h0m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration as text so workflow histories stay readable.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads duration text, or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration: %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}

@@ -1,0 +1,408 @@
+package playbooks
+
+import "time"
+
+// APIVersion is the only playbook apiVersion this release reads.
+const APIVersion = "drillctl/v1"
+
+// KindPlaybook is the only kind of document this release reads.
+const KindPlaybook = "Playbook"
+
+// Playbook is a parsed drill playbook: the single source of truth of a drill.
+// It is parsed and validated once, then handed to the engine as this typed
+// value (it travels in the Drill workflow's input, so it must never hold a
+// resolved secret: `${env:NAME}` references stay unresolved until an activity
+// needs them).
+type Playbook struct {
+	APIVersion    string                      `yaml:"apiVersion" json:"apiVersion"`
+	Kind          string                      `yaml:"kind" json:"kind"`
+	Metadata      Metadata                    `yaml:"metadata" json:"metadata"`
+	Targets       Targets                     `yaml:"targets,omitempty" json:"targets,omitempty"`
+	Params        map[string]string           `yaml:"params,omitempty" json:"params,omitempty"`
+	Contacts      map[string]Contact          `yaml:"contacts,omitempty" json:"contacts,omitempty"`
+	Escalation    map[string]EscalationPolicy `yaml:"escalation,omitempty" json:"escalation,omitempty"`
+	Notifications *Notifications              `yaml:"notifications,omitempty" json:"notifications,omitempty"`
+	Steps         []Step                      `yaml:"steps" json:"steps"`
+	Rollback      []Step                      `yaml:"rollback,omitempty" json:"rollback,omitempty"`
+
+	// Source says where the playbook came from; set by Load, not by YAML.
+	Source Source `yaml:"-" json:"source"`
+	// positions maps a field path ("steps[3].timeout") to where it was written.
+	positions map[string]Pos
+}
+
+// Source is the origin of a loaded playbook.
+type Source struct {
+	Path   string `json:"path,omitempty"`
+	Digest string `json:"digest"` // "sha256:<hex>" of Raw
+	Raw    []byte `json:"raw,omitempty"`
+}
+
+// Pos is a position in a playbook file; Line and Col start at 1.
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"col"`
+}
+
+// Metadata names and describes a playbook.
+type Metadata struct {
+	Name        string            `yaml:"name" json:"name"`
+	Description string            `yaml:"description,omitempty" json:"description,omitempty"`
+	Owner       string            `yaml:"owner,omitempty" json:"owner,omitempty"`
+	Tags        []string          `yaml:"tags,omitempty" json:"tags,omitempty"`
+	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+}
+
+// Targets are what "pass" means for a drill. A nil target is not checked.
+type Targets struct {
+	RTO      *Duration `yaml:"rto,omitempty" json:"rto,omitempty"`
+	RPO      *Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
+	Response *Duration `yaml:"response,omitempty" json:"response,omitempty"`
+}
+
+// Contact is a person who can be paged or asked for approval.
+type Contact struct {
+	Name     string    `yaml:"name" json:"name"`
+	Email    string    `yaml:"email,omitempty" json:"email,omitempty"`
+	Channels []Channel `yaml:"channels,omitempty" json:"channels,omitempty"`
+}
+
+// Channel is one way to reach a contact; exactly one field is set.
+type Channel struct {
+	Webhook   *WebhookChannel   `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+	Slack     *SlackChannel     `yaml:"slack,omitempty" json:"slack,omitempty"`
+	DingTalk  *DingTalkChannel  `yaml:"dingtalk,omitempty" json:"dingtalk,omitempty"`
+	PagerDuty *PagerDutyChannel `yaml:"pagerduty,omitempty" json:"pagerduty,omitempty"`
+	Email     *EmailChannel     `yaml:"email,omitempty" json:"email,omitempty"`
+	Console   *ConsoleChannel   `yaml:"console,omitempty" json:"console,omitempty"`
+}
+
+// WebhookChannel posts a JSON page to a URL, optionally signed with HMAC-SHA256.
+type WebhookChannel struct {
+	URL     string            `yaml:"url" json:"url"`
+	Secret  string            `yaml:"secret,omitempty" json:"secret,omitempty"` // HMAC key; a ${env:NAME} reference
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+}
+
+// SlackChannel posts to a Slack incoming webhook.
+type SlackChannel struct {
+	URL string `yaml:"url" json:"url"`
+}
+
+// DingTalkChannel posts a markdown message to a DingTalk custom robot.
+type DingTalkChannel struct {
+	URL    string `yaml:"url" json:"url"`
+	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+}
+
+// PagerDutyChannel triggers and resolves incidents through the Events API v2.
+type PagerDutyChannel struct {
+	RoutingKey string `yaml:"routingKey" json:"routingKey"`
+	URL        string `yaml:"url,omitempty" json:"url,omitempty"` // default: PagerDuty's events endpoint
+	Severity   string `yaml:"severity,omitempty" json:"severity,omitempty"`
+}
+
+// EmailChannel sends mail over SMTP (STARTTLS when offered).
+type EmailChannel struct {
+	To       string `yaml:"to" json:"to"`
+	From     string `yaml:"from,omitempty" json:"from,omitempty"`
+	SMTP     string `yaml:"smtp" json:"smtp"` // host:port
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
+	Password string `yaml:"password,omitempty" json:"password,omitempty"`
+}
+
+// ConsoleChannel prints the page on the worker's output (demos and tests).
+type ConsoleChannel struct {
+	Prefix string `yaml:"prefix,omitempty" json:"prefix,omitempty"`
+}
+
+// EscalationPolicy pages level by level until someone acknowledges.
+type EscalationPolicy struct {
+	Levels []EscalationLevel `yaml:"levels" json:"levels"`
+	Repeat int               `yaml:"repeat,omitempty" json:"repeat,omitempty"` // times the whole policy runs; default 1
+}
+
+// EscalationLevel is one level of an escalation policy.
+type EscalationLevel struct {
+	Contacts   []string `yaml:"contacts" json:"contacts"`
+	AckTimeout Duration `yaml:"ackTimeout" json:"ackTimeout"`
+}
+
+// Notifications sends drill lifecycle events to contacts.
+type Notifications struct {
+	To     []string `yaml:"to" json:"to"`
+	Events []string `yaml:"events,omitempty" json:"events,omitempty"` // started, step-failed, target-missed, finished; default all
+}
+
+// StepType names what a step does.
+type StepType string
+
+// Step types.
+const (
+	StepInventory        StepType = "inventory"
+	StepHTTP             StepType = "http"
+	StepExec             StepType = "exec"
+	StepProbe            StepType = "probe"
+	StepSQL              StepType = "sql"
+	StepCanary           StepType = "canary"
+	StepReplicationCheck StepType = "replication-check"
+	StepPage             StepType = "page"
+	StepApproval         StepType = "approval"
+	StepWait             StepType = "wait"
+	StepNotify           StepType = "notify"
+)
+
+// StepTypes lists every step type, in documentation order.
+var StepTypes = []StepType{StepInventory, StepHTTP, StepExec, StepProbe, StepSQL, StepCanary,
+	StepReplicationCheck, StepPage, StepApproval, StepWait, StepNotify}
+
+// IsAction reports whether a step of this type changes the world, so that by
+// default it is attempted once and never silently run twice.
+func (t StepType) IsAction() bool {
+	switch t {
+	case StepHTTP, StepExec, StepSQL:
+		return true
+	}
+	return false
+}
+
+// Mark names an instant a step contributes to the RTO measure.
+type Mark string
+
+// Marks.
+const (
+	MarkOutageStart     Mark = "outage_start"
+	MarkServiceRestored Mark = "service_restored"
+)
+
+// Step is one node of the drill DAG. The common fields come first; exactly
+// one of the type-specific fields is set, matching Type. In YAML the
+// type-specific fields are written inline beside the common ones.
+type Step struct {
+	ID              string   `yaml:"id" json:"id"`
+	Type            StepType `yaml:"type" json:"type"`
+	Description     string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Needs           []string `yaml:"needs,omitempty" json:"needs,omitempty"`
+	Timeout         Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	Retry           *Retry   `yaml:"retry,omitempty" json:"retry,omitempty"`
+	Marks           Mark     `yaml:"marks,omitempty" json:"marks,omitempty"`
+	ContinueOnError bool     `yaml:"continueOnError,omitempty" json:"continueOnError,omitempty"`
+
+	Inventory        *InventoryStep        `yaml:",inline" json:"inventory,omitempty"`
+	HTTP             *HTTPStep             `yaml:",inline" json:"http,omitempty"`
+	Exec             *ExecStep             `yaml:",inline" json:"exec,omitempty"`
+	Probe            *ProbeStep            `yaml:",inline" json:"probe,omitempty"`
+	SQL              *SQLStep              `yaml:",inline" json:"sql,omitempty"`
+	Canary           *CanaryStep           `yaml:",inline" json:"canary,omitempty"`
+	ReplicationCheck *ReplicationCheckStep `yaml:",inline" json:"replicationCheck,omitempty"`
+	Page             *PageStep             `yaml:",inline" json:"page,omitempty"`
+	Approval         *ApprovalStep         `yaml:",inline" json:"approval,omitempty"`
+	Wait             *WaitStep             `yaml:",inline" json:"wait,omitempty"`
+	Notify           *NotifyStep           `yaml:",inline" json:"notify,omitempty"`
+
+	// Pos is where the step starts in its file; set by Load.
+	Pos Pos `yaml:"-" json:"pos"`
+}
+
+// Retry is a step's retry policy. Actions default to one attempt, probes and
+// checks to a few attempts with backoff.
+type Retry struct {
+	MaxAttempts     int      `yaml:"maxAttempts" json:"maxAttempts"`
+	InitialInterval Duration `yaml:"initialInterval,omitempty" json:"initialInterval,omitempty"`
+	Backoff         float64  `yaml:"backoff,omitempty" json:"backoff,omitempty"`
+	MaxInterval     Duration `yaml:"maxInterval,omitempty" json:"maxInterval,omitempty"`
+}
+
+// HTTPStep sends one HTTP request and checks the response.
+type HTTPStep struct {
+	Method  string            `yaml:"method,omitempty" json:"method,omitempty"` // default GET, or POST with a body
+	URL     string            `yaml:"url" json:"url"`
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Body    string            `yaml:"body,omitempty" json:"body,omitempty"`
+	// ExpectStatus lists acceptable status codes; empty means any 2xx.
+	ExpectStatus []int `yaml:"expectStatus,omitempty" json:"expectStatus,omitempty"`
+	// ExpectJSON maps a dotted path in the JSON response ("site.role") to the
+	// value it must equal, compared as text.
+	ExpectJSON map[string]string `yaml:"expectJSON,omitempty" json:"expectJSON,omitempty"`
+}
+
+// ExecStep runs a program (argv, no shell).
+type ExecStep struct {
+	Command    []string          `yaml:"command" json:"command"`
+	Env        map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	Dir        string            `yaml:"dir,omitempty" json:"dir,omitempty"`
+	ExpectExit *int              `yaml:"expectExit,omitempty" json:"expectExit,omitempty"` // default 0
+}
+
+// Check is one health check, used by probes and inventory assets; exactly one
+// field is set.
+type Check struct {
+	HTTP *HTTPCheck `yaml:"http,omitempty" json:"http,omitempty"`
+	TCP  *TCPCheck  `yaml:"tcp,omitempty" json:"tcp,omitempty"`
+	Exec *ExecStep  `yaml:"exec,omitempty" json:"exec,omitempty"`
+	SQL  *SQLCheck  `yaml:"sql,omitempty" json:"sql,omitempty"`
+}
+
+// HTTPCheck succeeds when a request gets an expected answer.
+type HTTPCheck struct {
+	Method       string            `yaml:"method,omitempty" json:"method,omitempty"`
+	URL          string            `yaml:"url" json:"url"`
+	Headers      map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	ExpectStatus []int             `yaml:"expectStatus,omitempty" json:"expectStatus,omitempty"`
+	ExpectJSON   map[string]string `yaml:"expectJSON,omitempty" json:"expectJSON,omitempty"`
+}
+
+// TCPCheck succeeds when a TCP connection opens.
+type TCPCheck struct {
+	Address string `yaml:"address" json:"address"`
+}
+
+// SQLCheck succeeds when a query runs and, if Expect is set, its first
+// column of its first row equals Expect as text.
+type SQLCheck struct {
+	DSN    string `yaml:"dsn" json:"dsn"`
+	Query  string `yaml:"query" json:"query"`
+	Expect string `yaml:"expect,omitempty" json:"expect,omitempty"`
+}
+
+// ProbeStep repeats a check at Interval until it succeeds or the step's
+// timeout passes. The instant of its first success is what marks
+// service_restored.
+type ProbeStep struct {
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"` // default 1s
+	Check    `yaml:",inline" json:"check"`
+}
+
+// SQLStep runs a statement or query; query rows become the output.
+type SQLStep struct {
+	DSN   string   `yaml:"dsn" json:"dsn"`
+	Query string   `yaml:"query" json:"query"`
+	Args  []string `yaml:"args,omitempty" json:"args,omitempty"`
+}
+
+// CanaryStep writes marker records to the primary at Interval until the
+// outage begins; once VerifyAfter has succeeded it reads the newest marker
+// present on the standby, which gives the RPO (resolution: Interval).
+type CanaryStep struct {
+	Interval    Duration   `yaml:"interval,omitempty" json:"interval,omitempty"` // default 1s
+	VerifyAfter string     `yaml:"verifyAfter" json:"verifyAfter"`               // step id, usually the service_restored probe
+	HTTP        *SitePair  `yaml:"http,omitempty" json:"http,omitempty"`         // base URLs speaking the lab's replication contract
+	SQL         *CanarySQL `yaml:"sql,omitempty" json:"sql,omitempty"`
+}
+
+// SitePair names the primary and standby ends of a replication check.
+type SitePair struct {
+	Primary string `yaml:"primary" json:"primary"`
+	Standby string `yaml:"standby" json:"standby"`
+}
+
+// CanarySQL writes canary rows into a heartbeat table.
+type CanarySQL struct {
+	Primary string `yaml:"primary" json:"primary"` // DSN
+	Standby string `yaml:"standby" json:"standby"` // DSN
+	Table   string `yaml:"table,omitempty" json:"table,omitempty"`
+}
+
+// Comparisons a replication-check step can make.
+const (
+	ComparePermissions = "permissions"
+	CompareMessages    = "messages"
+	CompareRecords     = "records"
+)
+
+// ReplicationCheckStep compares what the two sites hold.
+type ReplicationCheckStep struct {
+	Compare   string      `yaml:"compare" json:"compare"` // permissions | messages | records
+	HTTP      *SitePair   `yaml:"http,omitempty" json:"http,omitempty"`
+	SQL       *SQLCompare `yaml:"sql,omitempty" json:"sql,omitempty"`
+	Tolerance *Tolerance  `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
+}
+
+// SQLCompare compares two databases.
+type SQLCompare struct {
+	Primary string   `yaml:"primary" json:"primary"` // DSN
+	Standby string   `yaml:"standby" json:"standby"` // DSN
+	Tables  []string `yaml:"tables,omitempty" json:"tables,omitempty"`
+	// TimeColumn is the column holding each row's creation instant (records).
+	TimeColumn string `yaml:"timeColumn,omitempty" json:"timeColumn,omitempty"`
+}
+
+// Tolerance is how much difference a replication check accepts.
+type Tolerance struct {
+	MaxDrift   int      `yaml:"maxDrift,omitempty" json:"maxDrift,omitempty"`     // permissions: differing grants
+	MaxMissing int      `yaml:"maxMissing,omitempty" json:"maxMissing,omitempty"` // messages/records missing on the standby
+	MaxLoss    Duration `yaml:"maxLoss,omitempty" json:"maxLoss,omitempty"`       // data-loss window
+}
+
+// PageStep pages an escalation policy and waits for an acknowledgement.
+type PageStep struct {
+	Escalation string `yaml:"escalation" json:"escalation"`
+	Message    string `yaml:"message,omitempty" json:"message,omitempty"`
+}
+
+// ApprovalStep waits for a go/no-go decision from one of Approvers.
+type ApprovalStep struct {
+	Approvers []string `yaml:"approvers" json:"approvers"`
+	Message   string   `yaml:"message,omitempty" json:"message,omitempty"`
+	// OnTimeout decides what an unanswered approval means: "fail" (default) or "approve".
+	OnTimeout string `yaml:"onTimeout,omitempty" json:"onTimeout,omitempty"`
+}
+
+// WaitStep pauses the drill.
+type WaitStep struct {
+	Duration Duration `yaml:"duration" json:"duration"`
+}
+
+// NotifyStep sends a message to contacts without waiting for an answer.
+type NotifyStep struct {
+	To      []string `yaml:"to" json:"to"`
+	Message string   `yaml:"message" json:"message"`
+}
+
+// InventoryStep checks every declared (and discovered) asset and applies the
+// readiness policy; a drill that is not ready stops before anything is touched.
+type InventoryStep struct {
+	Assets      []Asset          `yaml:"assets,omitempty" json:"assets,omitempty"`
+	Discover    *InventorySource `yaml:"discover,omitempty" json:"discover,omitempty"`
+	Readiness   *Readiness       `yaml:"readiness,omitempty" json:"readiness,omitempty"`
+	Concurrency int              `yaml:"concurrency,omitempty" json:"concurrency,omitempty"` // default 16
+}
+
+// Asset is something that must come back after a failover.
+type Asset struct {
+	Name      string   `yaml:"name" json:"name"`
+	Kind      string   `yaml:"kind,omitempty" json:"kind,omitempty"` // chat-group, app, integration, database, …
+	Tier      int      `yaml:"tier" json:"tier"`                     // 1 (critical) to 3
+	Owner     string   `yaml:"owner,omitempty" json:"owner,omitempty"`
+	Site      string   `yaml:"site,omitempty" json:"site,omitempty"`
+	DependsOn []string `yaml:"dependsOn,omitempty" json:"dependsOn,omitempty"`
+	Check     `yaml:",inline" json:"check"`
+}
+
+// InventorySource discovers assets from an HTTP endpoint returning a JSON
+// list of assets, or from a SQL query.
+type InventorySource struct {
+	HTTP *HTTPCheck `yaml:"http,omitempty" json:"http,omitempty"`
+	SQL  *SQLCheck  `yaml:"sql,omitempty" json:"sql,omitempty"`
+}
+
+// Readiness is the policy that decides whether a drill may proceed. With no
+// rules the default is "every tier-1 asset ready".
+type Readiness struct {
+	Rules []ReadinessRule `yaml:"rules" json:"rules"`
+}
+
+// ReadinessRule bounds the assets of one tier that may be not ready.
+type ReadinessRule struct {
+	Tier int `yaml:"tier" json:"tier"`
+	// MaxNotReady is a count ("0", "2") or a percentage ("10%") of the tier's
+	// assets that may be degraded or unreachable.
+	MaxNotReady string `yaml:"maxNotReady" json:"maxNotReady"`
+}
+
+// Duration is a time.Duration written as Go duration text, plus "d" for days
+// ("4h", "15m", "1d12h").
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
