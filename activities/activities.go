@@ -1,0 +1,46 @@
+package activities
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Activities are the step activities of a drill. Register a *Activities with
+// a worker; the workflow calls its methods through a nil pointer by name.
+type Activities struct {
+	// HTTP sends the requests of http steps, http probes and replication checks.
+	HTTP *http.Client
+	// Now is the wall clock instants are taken from.
+	Now func() time.Time
+	// LookupEnv resolves `${env:NAME}` references.
+	LookupEnv func(string) (string, bool)
+	// Console receives pages and notifications sent to console channels.
+	Console io.Writer
+}
+
+// New returns Activities using the real world: the default HTTP transport,
+// the wall clock and the process environment.
+func New() *Activities {
+	return &Activities{
+		HTTP:      &http.Client{Timeout: 0},
+		Now:       time.Now,
+		LookupEnv: os.LookupEnv,
+		Console:   os.Stdout,
+	}
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now == nil {
+		return time.Now().UTC()
+	}
+	return a.Now().UTC()
+}
+
+func (a *Activities) client() *http.Client {
+	if a.HTTP == nil {
+		return http.DefaultClient
+	}
+	return a.HTTP
+}

@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// secretRef matches `${env:NAME}` and `${file:/path}` references.
+var secretRef = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
+
+// secrets resolves secret references for one activity execution and
+// remembers every value it resolved, so they can be scrubbed from what the
+// activity returns.
+type secrets struct {
+	lookup   func(string) (string, bool)
+	resolved []string
+}
+
+func (a *Activities) secrets() *secrets {
+	lookup := a.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return &secrets{lookup: lookup}
+}
+
+// resolve replaces every secret reference in s with its value.
+func (s *secrets) resolve(text string) (string, error) {
+	var firstErr error
+	out := secretRef.ReplaceAllStringFunc(text, func(ref string) string {
+		m := secretRef.FindStringSubmatch(ref)
+		kind, name := m[1], m[2]
+		var value string
+		switch kind {
+		case "env":
+			v, ok := s.lookup(name)
+			if !ok {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("secret ${env:%s}: environment variable %s is not set on the worker", name, name)
+				}
+				return ""
+			}
+			value = v
+		case "file":
+			b, err := os.ReadFile(name)
+			if err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("secret ${file:%s}: %w", name, err)
+				}
+				return ""
+			}
+			value = strings.TrimRight(string(b), "\r\n")
+		}
+		if value != "" {
+			s.resolved = append(s.resolved, value)
+		}
+		return value
+	})
+	return out, firstErr
+}
+
+// resolveMap resolves every value of m into a new map.
+func (s *secrets) resolveMap(m map[string]string) (map[string]string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		r, err := s.resolve(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k, err)
+		}
+		out[k] = r
+	}
+	return out, nil
+}
+
+// scrub replaces every resolved secret value in text with "[redacted]".
+func (s *secrets) scrub(text string) string {
+	if len(s.resolved) == 0 {
+		return text
+	}
+	// Longest first, so a secret that contains another is replaced whole.
+	vals := append([]string(nil), s.resolved...)
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	for _, v := range vals {
+		text = strings.ReplaceAll(text, v, "[redacted]")
+	}
+	return text
+}
+
+// scrubValue scrubs secrets from every string inside a JSON-like value.
+func (s *secrets) scrubValue(v any) any {
+	if len(s.resolved) == 0 {
+		return v
+	}
+	switch x := v.(type) {
+	case string:
+		return s.scrub(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = s.scrubValue(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = s.scrubValue(e)
+		}
+		return x
+	}
+	return v
+}
+
+// scrubErr returns err with resolved secrets removed from its text.
+func (s *secrets) scrubErr(err error) error {
+	if err == nil || len(s.resolved) == 0 {
+		return err
+	}
+	msg := err.Error()
+	if clean := s.scrub(msg); clean != msg {
+		return fmt.Errorf("%s", clean)
+	}
+	return err
+}

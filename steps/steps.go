@@ -1,0 +1,62 @@
+// Package steps holds the contract between the Drill workflow and its step
+// activities: the activity names and their typed inputs and results. Both
+// workflows and activities import it; it does no I/O and imports no
+// Temporal package.
+package steps
+
+import (
+	"time"
+
+	"github.com/drillctl/drillctl/playbooks"
+)
+
+// Activity names, as registered by the worker.
+const (
+	ActivityHTTP             = "RunHTTP"
+	ActivityExec             = "RunExec"
+	ActivityProbe            = "RunProbe"
+	ActivitySQL              = "RunSQL"
+	ActivityInventory        = "RunInventory"
+	ActivityCanaryWrite      = "WriteCanaries"
+	ActivityCanaryVerify     = "VerifyCanaries"
+	ActivityReplicationCheck = "CheckReplication"
+	ActivityWriteEvidence    = "WriteEvidence"
+)
+
+// Input is the input of every step activity: the step, already rendered
+// (templates expanded, secrets still unresolved).
+type Input struct {
+	DrillID string         `json:"drillId"`
+	Step    playbooks.Step `json:"step"`
+	// Attempt counts the workflow's attempts at this step, from 1.
+	Attempt int `json:"attempt"`
+	// Deadline, when set, is the instant by which the step must have
+	// succeeded across all its attempts (probes repeat until it).
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// OutageStartAt is the instant the outage_start step executed its action,
+	// once it has: RPO measurements count data written before it.
+	OutageStartAt *time.Time `json:"outageStartAt,omitempty"`
+}
+
+// Result is what a step activity reports. Instants are taken on the
+// worker with the wall clock.
+type Result struct {
+	StartedAt time.Time `json:"startedAt"`
+	EndedAt   time.Time `json:"endedAt"`
+	// ActionAt is the instant the step's action was executed (the request
+	// sent, the program started). It is what an outage_start mark records.
+	ActionAt *time.Time `json:"actionAt,omitempty"`
+	// FirstSuccessAt is the instant a probe's first successful check began.
+	// It is what a service_restored mark records.
+	FirstSuccessAt *time.Time `json:"firstSuccessAt,omitempty"`
+	// Output is the step's output, readable by later steps as
+	// {{ .steps.ID.output.KEY }}.
+	Output map[string]any `json:"output,omitempty"`
+	// NewestSurvivingAt is the creation instant of the newest write made
+	// before the outage that is present on the standby after failover
+	// (canaries, message comparisons). It is what the RPO is measured from.
+	NewestSurvivingAt *time.Time `json:"newestSurvivingAt,omitempty"`
+	// ResolutionSeconds is the resolution of the instants this step took (a
+	// probe's or canary's interval).
+	ResolutionSeconds float64 `json:"resolutionSeconds,omitempty"`
+}
