@@ -1,0 +1,377 @@
+package devserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Defaults of Config.
+const (
+	DefaultIP        = "127.0.0.1"
+	DefaultPort      = 7233
+	DefaultUIPort    = 8233
+	DefaultNamespace = "default"
+	// MemoryDB is the DBFile value that keeps everything in memory.
+	MemoryDB = ":memory:"
+)
+
+// Config configures an embedded server. The zero value (but for DBFile) is
+// the default one-machine setup.
+type Config struct {
+	// DBFile is the SQLite file; MemoryDB keeps nothing. Its folder is
+	// created when missing. Required.
+	DBFile string
+	// IP to listen on; default DefaultIP.
+	IP string
+	// Port of the frontend (gRPC); 0 picks a free port. Use DefaultPort for
+	// the conventional one.
+	Port int
+	// UIPort of the Web UI; 0 picks a free port; negative means no UI.
+	UIPort int
+	// Namespace registered on first start; default DefaultNamespace.
+	Namespace string
+	// LogWriter receives the server's logs; nil discards them.
+	LogWriter io.Writer
+	// LogLevel of the server's logs: debug, info, warn (default) or error.
+	LogLevel string
+	// DynamicConfig overrides dynamic config keys; it wins over
+	// LowLatencyDynamicConfig.
+	DynamicConfig map[string]any
+}
+
+// LowLatencyDynamicConfig is the dynamic config the embedded server runs
+// with, chosen for drills: few workflows, each waiting on the next step, so
+// the time between one step's end and the next step's start is what counts.
+// Each entry says why; `make bench` measures the effect.
+var LowLatencyDynamicConfig = map[string]any{
+	// One partition per task queue: with the default four, a task can land on
+	// a partition with no poller waiting and wait to be forwarded.
+	"matching.numTaskqueueReadPartitions":  1,
+	"matching.numTaskqueueWritePartitions": 1,
+	// Hand an activity to the worker in the reply to the workflow task that
+	// scheduled it, skipping a round trip through matching.
+	"system.enableActivityEagerExecution": true,
+	// Start a workflow's first task in the reply to the start request.
+	"system.enableEagerWorkflowStart": true,
+	// Search attributes registered a moment ago are visible at once (list).
+	"system.forceSearchAttributesCacheRefreshOnRead": true,
+	// A busy coordinator's `drill list` and `watch` poll visibility often.
+	"frontend.namespaceRPS.visibility": 100,
+	// Keep the mutable state of more executions cached.
+	"history.cacheHostLevelMaxSize": 8192,
+}
+
+// Server is a running embedded Temporal server (and Web UI).
+type Server struct {
+	cfg      Config
+	frontend string
+	uiAddr   string
+	server   temporal.Server
+	ui       *uiserver.Server
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// DefaultDBFile is where `drillctl dev` keeps its SQLite file: under the
+// user's state directory ($XDG_STATE_HOME, or ~/.local/state).
+func DefaultDBFile() (string, error) {
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find the state directory: %w", err)
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "drillctl", "temporal.db"), nil
+}
+
+// Start starts the server, registering the namespace on first start, and
+// returns once the frontend accepts connections.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DBFile == "" {
+		return nil, errors.New("devserver: no database file (use devserver.MemoryDB for none)")
+	}
+	if cfg.IP == "" {
+		cfg.IP = DefaultIP
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	var err error
+	if cfg.Port, err = choosePort(cfg.IP, cfg.Port, "--port"); err != nil {
+		return nil, err
+	}
+	if cfg.UIPort >= 0 {
+		if cfg.UIPort, err = choosePort(cfg.IP, cfg.UIPort, "--ui-port"); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{cfg: cfg, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
+
+	conf, err := s.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	logger := newLogger(cfg.LogWriter, cfg.LogLevel)
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: authorizer: %w", err)
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
+	}
+	dyn := dynamicconfig.StaticClient{}
+	for k, v := range LowLatencyDynamicConfig {
+		dyn[dynamicconfig.MakeKey(k)] = v
+	}
+	for k, v := range cfg.DynamicConfig {
+		dyn[dynamicconfig.MakeKey(k)] = v
+	}
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for _, svc := range []primitives.ServiceName{primitives.FrontendService, primitives.HistoryService,
+		primitives.MatchingService, primitives.WorkerService} {
+		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
+	}
+	s.server, err = temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: build server: %w", err)
+	}
+	if err := s.server.Start(); err != nil {
+		return nil, fmt.Errorf("devserver: start server: %w", err)
+	}
+	if err := waitListening(ctx, s.frontend, 30*time.Second); err != nil {
+		s.server.Stop()
+		return nil, fmt.Errorf("devserver: frontend %s: %w", s.frontend, err)
+	}
+	if cfg.UIPort >= 0 {
+		if err := s.startUI(ctx); err != nil {
+			s.server.Stop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// serverConfig builds the server's static config: one host, SQLite
+// persistence and visibility, one history shard.
+func (s *Server) serverConfig() (*config.Config, error) {
+	sqlConf, err := s.sqlConfig()
+	if err != nil {
+		return nil, err
+	}
+	httpPort, err := freePort(s.cfg.IP)
+	if err != nil {
+		return nil, err
+	}
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = s.cfg.IP
+	conf.Persistence.DefaultStore = "sqlite-default"
+	conf.Persistence.VisibilityStore = "sqlite-default"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        "active",
+		CurrentClusterName:       "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+			Enabled:                true,
+			InitialFailoverVersion: 1,
+			RPCAddress:             s.frontend,
+			HTTPAddress:            net.JoinHostPort(s.cfg.IP, strconv.Itoa(httpPort)),
+			ClusterID:              "drillctl-dev",
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		var svc config.Service
+		svc.RPC.BindOnIP = s.cfg.IP
+		if name == "frontend" {
+			svc.RPC.GRPCPort = s.cfg.Port
+			svc.RPC.HTTPPort = httpPort
+		} else if svc.RPC.GRPCPort, err = freePort(s.cfg.IP); err != nil {
+			return nil, err
+		}
+		conf.Services[name] = svc
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = s.frontend
+	return &conf, nil
+}
+
+// sqlConfig returns the SQLite store, setting up the schema when the file
+// is new and registering the namespace when it is missing.
+func (s *Server) sqlConfig() (*config.SQL, error) {
+	conf := &config.SQL{PluginName: sqliteplugin.PluginName}
+	if s.cfg.DBFile == MemoryDB {
+		// The sqlite plugin sets up the schema of an in-memory database itself.
+		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
+		conf.DatabaseName = "drillctl-" + strconv.Itoa(rand.IntN(1<<30))
+	} else {
+		conf.ConnectAttributes = map[string]string{"mode": "rwc", "_journal_mode": "WAL", "_busy_timeout": "5000"}
+		conf.DatabaseName = s.cfg.DBFile
+		if _, err := os.Stat(s.cfg.DBFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(filepath.Dir(s.cfg.DBFile), 0o755); err != nil {
+				return nil, fmt.Errorf("devserver: create the database folder: %w", err)
+			}
+			if err := sqliteschema.SetupSchema(conf); err != nil {
+				return nil, fmt.Errorf("devserver: set up the schema in %s: %w", s.cfg.DBFile, err)
+			}
+		} else if err != nil {
+			return nil, fmt.Errorf("devserver: %w", err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", s.cfg.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: namespace %s: %w", s.cfg.Namespace, err)
+	}
+	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
+		return nil, fmt.Errorf("devserver: register namespace %s: %w", s.cfg.Namespace, err)
+	}
+	return conf, nil
+}
+
+// startUI starts the Web UI in the background. The UI server ends the
+// process when it cannot listen, so the port was checked free before, and
+// Start returns only once the UI answers.
+func (s *Server) startUI(ctx context.Context) error {
+	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+		Host:                s.cfg.IP,
+		Port:                s.cfg.UIPort,
+		TemporalGRPCAddress: s.frontend,
+		EnableUI:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		HideLogs:            true,
+		DisableNewsFetch:    true,
+	}))
+	go func() { _ = s.ui.Start() }()
+	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.UIPort))
+	if err := waitListening(ctx, addr, 30*time.Second); err != nil {
+		return fmt.Errorf("devserver: Web UI on %s: %w", addr, err)
+	}
+	s.uiAddr = "http://" + addr
+	return nil
+}
+
+// FrontendAddress is the host:port clients and workers dial.
+func (s *Server) FrontendAddress() string { return s.frontend }
+
+// UIAddress is the Web UI's URL, or "" when it does not run.
+func (s *Server) UIAddress() string { return s.uiAddr }
+
+// Namespace is the namespace the server registered.
+func (s *Server) Namespace() string { return s.cfg.Namespace }
+
+// Stop shuts the UI and the server down; it is safe to call more than once.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		if s.ui != nil {
+			s.ui.Stop()
+		}
+		if s.server != nil {
+			s.stopErr = s.server.Stop()
+		}
+	})
+	return s.stopErr
+}
+
+// choosePort returns port after checking it is free, or a free port when
+// port is 0.
+func choosePort(ip string, port int, flag string) (int, error) {
+	if port == 0 {
+		return freePort(ip)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return 0, fmt.Errorf("port %d is in use on %s (%v); pick another with %s", port, ip, err, flag)
+	}
+	ln.Close()
+	return port, nil
+}
+
+// freePort asks the kernel for a free port.
+func freePort(ip string) (int, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: find a free port on %s: %w", ip, err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitListening waits until something accepts TCP connections on addr.
+func waitListening(ctx context.Context, addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nothing listens after %s: %w", limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// newLogger adapts slog to the server's logger, at the given level.
+func newLogger(w io.Writer, level string) *serverLogger {
+	if w == nil {
+		w = io.Discard
+	}
+	var lvl slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "info":
+		lvl = slog.LevelInfo
+	case "error":
+		lvl = slog.LevelError
+	default:
+		lvl = slog.LevelWarn
+	}
+	return &serverLogger{log: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))}
+}
