@@ -1,0 +1,146 @@
+package playbooks
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// SchemaID is the $id of the playbook JSON Schema.
+const SchemaID = "https://drillctl.dev/schema/playbook-v1.json"
+
+// durationPattern accepts what ParseDuration accepts.
+const durationPattern = `^([0-9]+d)?([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))*$`
+
+// descriptions document the fields editors show most.
+var descriptions = map[string]string{
+	"apiVersion":      "Always drillctl/v1.",
+	"kind":            "Always Playbook.",
+	"targets":         "What pass means: rto, rpo and response, as durations (4h, 15m).",
+	"params":          "Values steps read as {{ .params.NAME }}; override with drill run --set NAME=VALUE.",
+	"contacts":        "People who can be paged or asked for approval, by key.",
+	"escalation":      "Escalation policies, by name: levels paged one after the other until someone acknowledges.",
+	"steps":           "The drill's steps: a DAG through needs; independent steps run in parallel.",
+	"rollback":        "Steps run when the drill fails or is aborted (failback).",
+	"needs":           "Ids of the steps that must succeed before this one starts.",
+	"timeout":         "How long the step may take (a probe: how long it keeps trying).",
+	"retry":           "Retry policy; actions (http, exec, sql) default to a single attempt.",
+	"marks":           "outage_start (the failover action) or service_restored (the probe that sees the service back): the RTO clock.",
+	"continueOnError": "Let dependent steps run even if this one fails.",
+	"verifyAfter":     "The step after which the standby is read for the newest surviving canary.",
+	"interval":        "Time between two attempts of a probe, or two canary writes; the resolution of the measure.",
+	"expectStatus":    "Acceptable HTTP status codes (default: any 2xx).",
+	"expectJSON":      "Dotted JSON paths of the response and the text each must equal.",
+	"command":         "Program and arguments; no shell is involved.",
+	"readiness":       "Which assets must be ready for the drill to proceed (default: every tier-1 asset).",
+}
+
+// Schema returns the JSON Schema (draft 2020-12) of the playbook language,
+// generated from the Go types so the two cannot drift apart.
+func Schema() ([]byte, error) {
+	s := schemaOf(reflect.TypeOf(Playbook{}))
+	s["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	s["$id"] = SchemaID
+	s["title"] = "drillctl playbook"
+	return json.MarshalIndent(s, "", "  ")
+}
+
+func schemaOf(t reflect.Type) map[string]any {
+	switch t {
+	case durationType:
+		return map[string]any{"type": "string", "pattern": durationPattern, "description": "A duration: 90s, 15m, 4h, 1d12h."}
+	case stepType:
+		return stepSchema()
+	case reflect.TypeOf(StepType("")):
+		return map[string]any{"enum": typeStrings()}
+	case reflect.TypeOf(Mark("")):
+		return map[string]any{"enum": []string{string(MarkOutageStart), string(MarkServiceRestored)}}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return schemaOf(t.Elem())
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props, required := structProps(t)
+		s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		if len(required) > 0 {
+			s["required"] = required
+		}
+		return s
+	}
+	return map[string]any{}
+}
+
+// structProps returns the schema of each YAML field of t (inline fields
+// flattened) and the names of the fields that are not optional.
+func structProps(t reflect.Type) (map[string]any, []string) {
+	props := map[string]any{}
+	var required []string
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("yaml")
+		if tag == "-" || !sf.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			if sf.Type.Kind() == reflect.Struct {
+				p, r := structProps(sf.Type)
+				for k, v := range p {
+					props[k] = v
+				}
+				required = append(required, r...)
+			}
+			continue
+		}
+		s := schemaOf(sf.Type)
+		if d, ok := descriptions[name]; ok {
+			s["description"] = d
+		}
+		props[name] = s
+		if !strings.Contains(opts, "omitempty") && sf.Type.Kind() != reflect.Pointer {
+			required = append(required, name)
+		}
+	}
+	sort.Strings(required)
+	return props, required
+}
+
+// stepSchema is one variant per step type: the common fields, the type's
+// own fields beside them, and type fixed to the variant's value.
+func stepSchema() map[string]any {
+	common, _ := structProps(stepType)
+	var variants []any
+	for _, typ := range StepTypes {
+		sf, _ := stepType.FieldByName(specFieldName(typ))
+		own, required := structProps(sf.Type.Elem())
+		props := map[string]any{}
+		for k, v := range common {
+			props[k] = v
+		}
+		for k, v := range own {
+			props[k] = v
+		}
+		props["type"] = map[string]any{"const": string(typ)}
+		variants = append(variants, map[string]any{
+			"title":                string(typ) + " step",
+			"type":                 "object",
+			"properties":           props,
+			"required":             append([]string{"id", "type"}, required...),
+			"additionalProperties": false,
+		})
+	}
+	return map[string]any{"oneOf": variants}
+}
