@@ -88,7 +88,7 @@ func (a *Activities) runProgram(ctx context.Context, sec *secrets, spec playbook
 		if msg == "" {
 			msg = strings.TrimSpace(tail(stdout.String(), 300))
 		}
-		return out, fmt.Errorf("exec %s: exit code %d, expected %d: %s", sec.scrub(argv[0]), exitCode, want, sec.scrub(msg))
+		return out, unexpectedf("exec %s: exit code %d, expected %d: %s", sec.scrub(argv[0]), exitCode, want, sec.scrub(msg))
 	}
 	return out, nil
 }

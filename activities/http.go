@@ -115,20 +115,30 @@ func (a *Activities) doHTTP(ctx context.Context, sec *secrets, r httpRequest, se
 		if len(r.ExpectStatus) > 0 {
 			want = fmt.Sprint(r.ExpectStatus)
 		}
-		return out, fmt.Errorf("%s %s: status %d, expected %s: %s", method, sec.scrub(url), resp.StatusCode, want,
+		return out, unexpectedf("%s %s: status %d, expected %s: %s", method, sec.scrub(url), resp.StatusCode, want,
 			sec.scrub(truncate(strings.TrimSpace(string(raw)), 200)))
 	}
 	for _, path := range sortedKeys(r.ExpectJSON) {
 		want := r.ExpectJSON[path]
 		got, ok := lookupPath(decoded, path)
 		if !ok {
-			return out, fmt.Errorf("%s %s: response has no JSON field %q (expected %q)", method, sec.scrub(url), path, want)
+			return out, unexpectedf("%s %s: response has no JSON field %q (expected %q)", method, sec.scrub(url), path, want)
 		}
 		if text := jsonText(got); text != want {
-			return out, fmt.Errorf("%s %s: JSON field %q is %q, expected %q", method, sec.scrub(url), path, sec.scrub(text), want)
+			return out, unexpectedf("%s %s: JSON field %q is %q, expected %q", method, sec.scrub(url), path, sec.scrub(text), want)
 		}
 	}
 	return out, nil
+}
+
+// unexpectedError is an answer that came but was not the expected one (a
+// status, a JSON field, an exit code), as opposed to no answer at all.
+type unexpectedError struct{ msg string }
+
+func (e *unexpectedError) Error() string { return e.msg }
+
+func unexpectedf(format string, args ...any) error {
+	return &unexpectedError{msg: fmt.Sprintf(format, args...)}
 }
 
 func statusOK(code int, want []int) bool {

@@ -105,21 +105,18 @@ func (a *Activities) CheckReplication(ctx context.Context, in steps.Input) (*ste
 	}
 	res.EndedAt = a.now()
 	if err != nil {
-		return nil, stepFailed(sec.scrubErr(err), res.Output)
+		return nil, stepFailed(sec.scrubErr(err), res)
 	}
 	return res, nil
 }
 
 // stepFailed returns err as an application error carrying the step's
-// output, so the record keeps what was found even when the step fails.
-func stepFailed(err error, out map[string]any) error {
-	if out == nil {
-		return err
-	}
+// result, so the record keeps what was found even when the step fails.
+func stepFailed(err error, res *steps.Result) error {
 	if _, ok := err.(*temporal.ApplicationError); ok {
 		return err
 	}
-	return temporal.NewApplicationError(err.Error(), "StepFailed", out)
+	return temporal.NewApplicationError(err.Error(), "StepFailed", res)
 }
 
 // comparePermissions diffs the grants of both sites: grants missing on the

@@ -121,6 +121,9 @@ func (s *secrets) scrubErr(err error) error {
 	}
 	msg := err.Error()
 	if clean := s.scrub(msg); clean != msg {
+		if _, ok := err.(*unexpectedError); ok {
+			return &unexpectedError{msg: clean}
+		}
 		return fmt.Errorf("%s", clean)
 	}
 	return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 )
@@ -94,7 +95,7 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		stdio.Env = func(string) string { return "" }
 	}
 	app := NewApp(stdio)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, flagsFirst(app.Commands, args))
 	if err == nil {
 		return ExitOK
 	}
@@ -107,4 +108,65 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 	}
 	fmt.Fprintf(stdio.Err, "drillctl: %v\n", err)
 	return ExitUsage
+}
+
+// flagsFirst moves the flags of the command named in args before its
+// positional arguments, so `drill run FILE --output json` works: urfave/cli
+// stops reading flags at the first positional argument.
+func flagsFirst(cmds []*ucli.Command, args []string) []string {
+	i := 1
+	var cmd *ucli.Command
+	for i < len(args) {
+		next := findCommand(cmds, args[i])
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		i++
+	}
+	if cmd == nil || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	var flags, positional []string
+	for j := i; j < len(args); j++ {
+		a := args[j]
+		if a == "--" {
+			positional = append(positional, args[j:]...)
+			break
+		}
+		if len(a) > 1 && strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && takesValue(cmd, name) && j+1 < len(args) {
+				flags = append(flags, args[j+1])
+				j++
+			}
+			continue
+		}
+		positional = append(positional, a)
+	}
+	out := append([]string{}, args[:i]...)
+	return append(append(out, flags...), positional...)
+}
+
+func findCommand(cmds []*ucli.Command, name string) *ucli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// takesValue reports whether the named flag of cmd reads a value.
+func takesValue(cmd *ucli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*ucli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ package steps
 import (
 	"time"
 
+	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/playbooks"
 )
 
@@ -59,4 +60,53 @@ type Result struct {
 	// ResolutionSeconds is the resolution of the instants this step took (a
 	// probe's or canary's interval).
 	ResolutionSeconds float64 `json:"resolutionSeconds,omitempty"`
+	// Inventory is the asset snapshot an inventory step took.
+	Inventory *evidence.Inventory `json:"inventory,omitempty"`
+}
+
+// Paging activities.
+const (
+	ActivitySendPage = "SendPage"
+	ActivityNotify   = "Notify"
+)
+
+// PageInput asks for one page to one channel of one contact.
+type PageInput struct {
+	DrillID     string            `json:"drillId"`
+	Playbook    string            `json:"playbook"`
+	Step        string            `json:"step"`
+	Level       int               `json:"level"`
+	Round       int               `json:"round"`
+	Contact     string            `json:"contact"`
+	ContactName string            `json:"contactName"`
+	Channel     playbooks.Channel `json:"channel"`
+	Message     string            `json:"message"`
+	// AckExpires is when the acknowledgement link stops working: the end of
+	// the level's wait.
+	AckExpires time.Time `json:"ackExpires"`
+}
+
+// PageResult says when and where a page was sent.
+type PageResult struct {
+	Channel string    `json:"channel"`
+	Target  string    `json:"target"` // host or address, never a secret
+	SentAt  time.Time `json:"sentAt"`
+	AckURL  bool      `json:"ackUrl"` // whether the page carried a one-click ack link
+}
+
+// NotifyInput asks for a message to every channel of some contacts.
+type NotifyInput struct {
+	DrillID  string                       `json:"drillId"`
+	Playbook string                       `json:"playbook"`
+	Step     string                       `json:"step,omitempty"`
+	Event    string                       `json:"event"` // notify, started, step-failed, target-missed, finished
+	Title    string                       `json:"title"`
+	Text     string                       `json:"text"`
+	To       map[string]playbooks.Contact `json:"to"`
+}
+
+// NotifyResult lists what was sent and what failed.
+type NotifyResult struct {
+	Sent   []PageResult `json:"sent"`
+	Failed []string     `json:"failed,omitempty"`
 }

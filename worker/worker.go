@@ -1,0 +1,47 @@
+package worker
+
+import (
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/drillctl/drillctl/activities"
+	"github.com/drillctl/drillctl/workflows"
+)
+
+// Options tune a worker. The zero value is a sensible default.
+type Options struct {
+	// TaskQueue defaults to workflows.TaskQueue.
+	TaskQueue string
+	// Activities defaults to activities.New().
+	Activities *activities.Activities
+	// Identity names the worker in Temporal (default: the SDK's pid@host).
+	Identity string
+}
+
+// New returns a worker, not yet started, that runs drills on c.
+func New(c Client, opts Options) sdkworker.Worker {
+	queue := opts.TaskQueue
+	if queue == "" {
+		queue = workflows.TaskQueue
+	}
+	acts := opts.Activities
+	if acts == nil {
+		acts = activities.New()
+	}
+	w := sdkworker.New(c, queue, sdkworker.Options{
+		Identity: opts.Identity,
+		// Drills are few and latency matters more than throughput: keep a
+		// poller waiting on each queue so a new task is picked up at once.
+		MaxConcurrentWorkflowTaskPollers: 2,
+		MaxConcurrentActivityTaskPollers: 4,
+	})
+	Register(w, acts)
+	return w
+}
+
+// Register registers the Drill workflow and every step activity on r.
+func Register(r sdkworker.Registry, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.Drill, workflow.RegisterOptions{Name: workflows.DrillWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Escalation, workflow.RegisterOptions{Name: workflows.EscalationWorkflow})
+	r.RegisterActivity(acts)
+}

@@ -1,0 +1,382 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/playbooks"
+	"github.com/drillctl/drillctl/steps"
+)
+
+// Names shared by the workflow, the worker and the CLI.
+const (
+	// TaskQueue is the task queue drill workflows and activities run on.
+	TaskQueue = "drillctl"
+	// DrillWorkflow is the registered name of the Drill workflow.
+	DrillWorkflow = "Drill"
+	// QueryStatus returns the live drill record (*evidence.Record).
+	QueryStatus = "status"
+	// UpdateApprove gives a decision on a waiting approval step (ApproveInput).
+	UpdateApprove = "approve"
+	// SignalAbort aborts a drill (AbortInput): running steps are cancelled
+	// and the rollback runs.
+	SignalAbort = "abort"
+	// ErrDrillFailed is the error type of a drill that failed or was aborted;
+	// its details hold the drill record.
+	ErrDrillFailed = "DrillFailed"
+)
+
+// DrillInput is the input of the Drill workflow. It holds no resolved
+// secret: Temporal stores it in clear text.
+type DrillInput struct {
+	DrillID  string             `json:"drillId"`
+	Playbook playbooks.Playbook `json:"playbook"`
+	// Params are the effective parameters: the playbook's, overridden by --set.
+	Params map[string]string `json:"params,omitempty"`
+	// DryRun runs only the inventory steps (read-only readiness check).
+	DryRun bool `json:"dryRun,omitempty"`
+	// Schedule names the schedule that started the drill, if any.
+	Schedule string `json:"schedule,omitempty"`
+	// Environment describes where the drill was started from.
+	Environment evidence.Environment `json:"environment,omitempty"`
+}
+
+// ApproveInput is a decision on an approval step.
+type ApproveInput struct {
+	Step    string `json:"step"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+	// Reject says no-go; the step fails and the rollback runs.
+	Reject bool `json:"reject,omitempty"`
+}
+
+// AbortInput says who aborts a drill and why.
+type AbortInput struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// Drill runs a playbook as a drill: it walks the step DAG, running every
+// step whose needs are done (independent steps in parallel), waits for
+// approvals, measures RTO and RPO from the instants its activities took, runs
+// the rollback when a step fails or the drill is aborted, and returns the
+// drill record. A drill that failed or was aborted returns an error of type
+// ErrDrillFailed whose details hold the record.
+func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
+	d := newDrill(ctx, in)
+	if err := d.registerHandlers(ctx); err != nil {
+		return nil, err
+	}
+
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		d.lifecycle(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
+	})
+	stepsCtx, cancelSteps := workflow.WithCancel(ctx)
+	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
+	failed := d.runDAG(stepsCtx, in.Playbook.Steps, d.rec.Steps, abortCh, cancelSteps)
+
+	switch {
+	case d.abort != nil:
+		d.rec.Status = evidence.StatusAborted
+		d.rec.AbortedBy = d.abort.By
+		d.rec.Reason = d.abort.Reason
+	case failed != "":
+		d.rec.Status = evidence.StatusFailed
+		d.rec.Reason = fmt.Sprintf("step %q failed: %s", failed, d.step(failed).Error)
+	default:
+		d.rec.Status = evidence.StatusCompleted
+	}
+
+	if d.rec.Status != evidence.StatusCompleted && len(in.Playbook.Rollback) > 0 {
+		// The rollback runs even if the workflow itself is being cancelled.
+		rbCtx, _ := workflow.NewDisconnectedContext(ctx)
+		d.runDAG(rbCtx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
+	}
+
+	d.finish(ctx)
+	if d.rec.Verdict == evidence.VerdictMissed {
+		d.lifecycle(ctx, EventTargetMissed, fmt.Sprintf("Drill %s missed a target: %s", d.rec.DrillID, missedText(d.rec.Measures)))
+	}
+	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s ended: status %s, verdict %s.", d.rec.DrillID, d.rec.Status, d.rec.Verdict))
+	if d.rec.Status != evidence.StatusCompleted {
+		return d.rec, temporal.NewNonRetryableApplicationError(d.rec.Reason, ErrDrillFailed, nil, d.rec)
+	}
+	return d.rec, nil
+}
+
+// drill is the state of one Drill execution.
+type drill struct {
+	in      DrillInput
+	rec     *evidence.Record
+	index   map[string]*evidence.StepRecord // step or rollback id → its record
+	results map[string]*steps.Result        // step id → latest activity result
+	specs   map[string]playbooks.Step       // step id → playbook step
+	// waiting holds the approval steps waiting for a decision.
+	waiting   map[string]bool
+	decisions map[string]*ApproveInput
+	abort     *AbortInput
+	// pages holds the outcome of each page step's escalation.
+	pages map[string]*EscalationResult
+}
+
+func newDrill(ctx workflow.Context, in DrillInput) *drill {
+	info := workflow.GetInfo(ctx)
+	rec := &evidence.Record{
+		SchemaVersion: evidence.SchemaVersion,
+		DrillID:       in.DrillID,
+		RunID:         info.WorkflowExecution.RunID,
+		Namespace:     info.Namespace,
+		Playbook: evidence.PlaybookRef{Name: in.Playbook.Metadata.Name, Digest: in.Playbook.Source.Digest,
+			Path: in.Playbook.Source.Path},
+		Schedule:    in.Schedule,
+		Params:      in.Params,
+		DryRun:      in.DryRun,
+		StartedAt:   workflow.Now(ctx).UTC(),
+		Status:      evidence.StatusRunning,
+		Environment: in.Environment,
+	}
+	if rec.DrillID == "" {
+		rec.DrillID = info.WorkflowExecution.ID
+	}
+	rec.Environment.TaskQueue = info.TaskQueueName
+	d := &drill{
+		in: in, rec: rec,
+		index:     map[string]*evidence.StepRecord{},
+		results:   map[string]*steps.Result{},
+		specs:     map[string]playbooks.Step{},
+		waiting:   map[string]bool{},
+		decisions: map[string]*ApproveInput{},
+		pages:     map[string]*EscalationResult{},
+	}
+	rec.Steps = newStepRecords(in.Playbook.Steps)
+	rec.Rollback = newStepRecords(in.Playbook.Rollback)
+	for i, s := range in.Playbook.Steps {
+		d.index[s.ID] = &rec.Steps[i]
+		d.specs[s.ID] = s
+	}
+	for i, s := range in.Playbook.Rollback {
+		d.index[s.ID] = &rec.Rollback[i]
+		d.specs[s.ID] = s
+	}
+	rec.Measures = d.measures()
+	return d
+}
+
+func newStepRecords(steps []playbooks.Step) []evidence.StepRecord {
+	recs := make([]evidence.StepRecord, len(steps))
+	for i, s := range steps {
+		recs[i] = evidence.StepRecord{ID: s.ID, Type: string(s.Type), Status: evidence.StepPending, Marks: string(s.Marks)}
+	}
+	return recs
+}
+
+func (d *drill) step(id string) *evidence.StepRecord { return d.index[id] }
+
+// registerHandlers registers the status query and the approve update.
+func (d *drill) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*evidence.Record, error) {
+		d.rec.Measures = d.measures()
+		return d.rec, nil
+	}); err != nil {
+		return fmt.Errorf("register %s query: %w", QueryStatus, err)
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
+		func(ctx workflow.Context, in ApproveInput) (*evidence.Approval, error) {
+			d.decisions[in.Step] = &in
+			a := evidence.Approval{Step: in.Step, By: in.By, At: workflow.Now(ctx).UTC(), Approved: !in.Reject, Comment: in.Comment}
+			d.rec.Approvals = append(d.rec.Approvals, a)
+			return &a, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: d.validateApproval})
+	if err != nil {
+		return fmt.Errorf("register %s update: %w", UpdateApprove, err)
+	}
+	return nil
+}
+
+// validateApproval refuses a decision on a step that is not an approval
+// waiting for one, or from someone who is not one of its approvers.
+func (d *drill) validateApproval(in ApproveInput) error {
+	spec, ok := d.specs[in.Step]
+	if !ok {
+		return fmt.Errorf("no step %q in this drill", in.Step)
+	}
+	if spec.Type != playbooks.StepApproval || spec.Approval == nil {
+		return fmt.Errorf("step %q is a %s step, not an approval", in.Step, spec.Type)
+	}
+	if !d.waiting[in.Step] || d.decisions[in.Step] != nil {
+		return fmt.Errorf("step %q is not waiting for a decision (it is %s)", in.Step, d.step(in.Step).Status)
+	}
+	if in.By == "" {
+		return errors.New("an approval needs the approver's name (--as NAME)")
+	}
+	for _, a := range spec.Approval.Approvers {
+		if a == in.By {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q may not decide step %q: its approvers are %v", in.By, in.Step, spec.Approval.Approvers)
+}
+
+// runDAG runs steps in dependency order, each as soon as its needs are done,
+// until every step has ended or been skipped. A step that fails (without
+// continueOnError) stops the launch of new steps and cancels the running
+// ones; so does an abort signal. It returns the id of the step that failed
+// the run, or "".
+func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evidence.StepRecord,
+	abortCh workflow.ReceiveChannel, cancel workflow.CancelFunc) string {
+	done := workflow.NewBufferedChannel(ctx, len(steps))
+	running, failed, stopping := 0, "", false
+	for {
+		if !stopping {
+			running += d.launchReady(ctx, steps, recs, done)
+		}
+		if running == 0 {
+			break
+		}
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
+			var id string
+			c.Receive(ctx, &id)
+			running--
+			r := d.step(id)
+			if r.Status == evidence.StepFailed && !d.specs[id].ContinueOnError && failed == "" && !stopping {
+				failed = id
+				stopping = true
+				cancel()
+			}
+		})
+		if abortCh != nil && d.abort == nil {
+			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
+				var a AbortInput
+				c.Receive(ctx, &a)
+				if a.Reason == "" {
+					a.Reason = "aborted"
+				}
+				d.abort = &a
+				stopping = true
+				cancel()
+			})
+		}
+		sel.Select(ctx)
+	}
+	for i := range recs {
+		if recs[i].Status == evidence.StepPending {
+			recs[i].Status = evidence.StepSkipped
+			if recs[i].Note == "" {
+				recs[i].Note = "not run: the drill stopped before its turn"
+			}
+		}
+	}
+	return failed
+}
+
+// launchReady starts, in playbook order, every pending step whose needs have
+// all succeeded, and skips those with a need that failed. It returns how many
+// steps it started.
+func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs []evidence.StepRecord, done workflow.Channel) int {
+	started := 0
+	for changed := true; changed; {
+		changed = false
+		for i, s := range steps {
+			r := &recs[i]
+			if r.Status != evidence.StepPending {
+				continue
+			}
+			ready, blocker := d.needsState(s)
+			if blocker != "" {
+				r.Status = evidence.StepSkipped
+				r.Note = fmt.Sprintf("not run: it needs %q, which %s", blocker, d.step(blocker).Status)
+				changed = true
+				continue
+			}
+			if !ready {
+				continue
+			}
+			if d.in.DryRun && s.Type != playbooks.StepInventory {
+				r.Status = evidence.StepSkipped
+				r.Note = "not run: dry run (inventory only)"
+				changed = true
+				continue
+			}
+			r.Status = evidence.StepRunning
+			now := workflow.Now(ctx).UTC()
+			r.StartedAt = &now
+			step := s
+			started++
+			changed = true
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				d.runStep(ctx, step)
+				done.Send(ctx, step.ID)
+			})
+		}
+	}
+	return started
+}
+
+// needsState reports whether every need of s is done, or names a need that
+// ended without success (which means s will never run).
+func (d *drill) needsState(s playbooks.Step) (ready bool, blocker string) {
+	ready = true
+	for _, n := range s.Needs {
+		r := d.step(n)
+		if r == nil {
+			return false, n
+		}
+		switch r.Status {
+		case evidence.StepSucceeded:
+		case evidence.StepFailed:
+			if !d.specs[n].ContinueOnError {
+				return false, n
+			}
+		case evidence.StepSkipped, evidence.StepCancelled:
+			return false, n
+		default:
+			ready = false
+		}
+	}
+	return ready, ""
+}
+
+// finish computes the measures and the verdict and stamps the end.
+func (d *drill) finish(ctx workflow.Context) {
+	end := workflow.Now(ctx).UTC()
+	d.rec.EndedAt = &end
+	d.rec.Measures = d.measures()
+	d.rec.Verdict = verdict(d.rec)
+}
+
+// verdict is met, missed or incomplete for a completed drill, else its status.
+func verdict(rec *evidence.Record) string {
+	if rec.Status != evidence.StatusCompleted {
+		return rec.Status
+	}
+	if rec.DryRun {
+		return evidence.VerdictIncomplete
+	}
+	result := evidence.VerdictMet
+	for _, m := range []evidence.Measure{rec.Measures.RTO, rec.Measures.RPO, rec.Measures.Response} {
+		switch m.Verdict {
+		case evidence.VerdictMissed:
+			return evidence.VerdictMissed
+		case evidence.VerdictNotMeasured:
+			if m.TargetSeconds != nil {
+				result = evidence.VerdictIncomplete
+			}
+		}
+	}
+	return result
+}
+
+// durationOr returns d, or def when d is zero.
+func durationOr(d playbooks.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return d.D()
+	}
+	return def
+}

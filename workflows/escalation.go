@@ -1,0 +1,216 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/playbooks"
+	"github.com/drillctl/drillctl/steps"
+)
+
+// Escalation names.
+const (
+	// EscalationWorkflow is the registered name of the Escalation workflow.
+	EscalationWorkflow = "Escalation"
+	// UpdateAck acknowledges a page (AckInput), on the Escalation workflow.
+	UpdateAck = "ack"
+	// OutcomeAcked and OutcomeExhausted end an escalation.
+	OutcomeAcked     = "acked"
+	OutcomeExhausted = "exhausted"
+)
+
+// EscalationID is the workflow ID of the escalation run by a drill's page step.
+func EscalationID(drillID, step string) string { return drillID + "-page-" + step }
+
+// EscalationInput is the input of the Escalation workflow.
+type EscalationInput struct {
+	DrillID  string                       `json:"drillId"`
+	Playbook string                       `json:"playbook"`
+	Step     string                       `json:"step"`
+	Message  string                       `json:"message"`
+	Policy   playbooks.EscalationPolicy   `json:"policy"`
+	Contacts map[string]playbooks.Contact `json:"contacts"`
+}
+
+// AckInput acknowledges a page.
+type AckInput struct {
+	By  string `json:"by"`
+	Via string `json:"via,omitempty"` // cli, link
+}
+
+// EscalationResult is how an escalation ended.
+type EscalationResult struct {
+	Outcome     string          `json:"outcome"`
+	AckedBy     string          `json:"ackedBy,omitempty"`
+	Level       int             `json:"level,omitempty"`
+	Round       int             `json:"round,omitempty"`
+	FirstPageAt *time.Time      `json:"firstPageAt,omitempty"`
+	AckedAt     *time.Time      `json:"ackedAt,omitempty"`
+	Pages       []evidence.Page `json:"pages"`
+	Acks        []evidence.Ack  `json:"acks,omitempty"`
+	Failures    []string        `json:"failures,omitempty"`
+}
+
+// Escalation pages an escalation policy level by level: every channel of
+// every contact of a level at once, then it waits up to the level's
+// ackTimeout for an acknowledgement before paging the next level (the
+// successor). The whole policy runs `repeat` times. It ends acked (by whom,
+// at which level, when) or exhausted.
+func Escalation(ctx workflow.Context, in EscalationInput) (*EscalationResult, error) {
+	e := &escalation{in: in, res: &EscalationResult{Outcome: OutcomeExhausted}, paged: map[string]int{}}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck, e.ack,
+		workflow.UpdateHandlerOptions{Validator: e.validateAck}); err != nil {
+		return nil, fmt.Errorf("register %s update: %w", UpdateAck, err)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (*EscalationResult, error) { return e.res, nil }); err != nil {
+		return nil, fmt.Errorf("register %s query: %w", QueryStatus, err)
+	}
+	rounds := max(in.Policy.Repeat, 1)
+	pagesCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 5},
+	})
+	for round := 1; round <= rounds; round++ {
+		for i, level := range in.Policy.Levels {
+			levelNo := i + 1
+			wait := durationOr(level.AckTimeout, 10*time.Minute)
+			expires := workflow.Now(ctx).Add(wait).UTC()
+			e.pageLevel(pagesCtx, round, levelNo, level, expires)
+			acked, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return e.res.AckedBy != "" })
+			if err != nil {
+				return e.res, err
+			}
+			if acked {
+				e.res.Outcome = OutcomeAcked
+				return e.res, nil
+			}
+		}
+	}
+	return e.res, nil
+}
+
+type escalation struct {
+	in    EscalationInput
+	res   *EscalationResult
+	paged map[string]int // contact → latest level paged at
+	level int
+	round int
+}
+
+// pageLevel sends the level's pages in parallel; it does not wait for them,
+// so a slow or failing channel never delays the ack timer or another page.
+func (e *escalation) pageLevel(ctx workflow.Context, round, level int, l playbooks.EscalationLevel, expires time.Time) {
+	e.round, e.level = round, level
+	contacts := append([]string(nil), l.Contacts...)
+	sort.Strings(contacts)
+	for _, name := range contacts {
+		e.paged[name] = level
+		contact := e.in.Contacts[name]
+		for _, ch := range contact.Channels {
+			in := steps.PageInput{DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: level, Round: round,
+				Contact: name, ContactName: contact.Name, Channel: ch, Message: e.in.Message, AckExpires: expires}
+			f := workflow.ExecuteActivity(ctx, steps.ActivitySendPage, in)
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				var sent steps.PageResult
+				page := evidence.Page{Step: in.Step, Level: level, Round: round, Contact: name}
+				if err := f.Get(ctx, &sent); err != nil {
+					page.Error = errorText(err)
+					page.SentAt = workflow.Now(ctx).UTC()
+					e.res.Failures = append(e.res.Failures, fmt.Sprintf("level %d %s: %s", level, name, page.Error))
+				} else {
+					page.Channel, page.SentAt = sent.Channel, sent.SentAt
+					if e.res.FirstPageAt == nil || sent.SentAt.Before(*e.res.FirstPageAt) {
+						at := sent.SentAt
+						e.res.FirstPageAt = &at
+					}
+				}
+				e.res.Pages = append(e.res.Pages, page)
+			})
+		}
+	}
+}
+
+// validateAck refuses an acknowledgement from someone who was not paged, or
+// once the page was already acknowledged.
+func (e *escalation) validateAck(in AckInput) error {
+	if in.By == "" {
+		return errors.New("an acknowledgement needs a name (--as NAME)")
+	}
+	if e.res.AckedBy != "" {
+		return fmt.Errorf("already acknowledged by %s", e.res.AckedBy)
+	}
+	if _, ok := e.paged[in.By]; !ok {
+		paged := make([]string, 0, len(e.paged))
+		for name := range e.paged {
+			paged = append(paged, name)
+		}
+		sort.Strings(paged)
+		return fmt.Errorf("%q was not paged by step %q (paged so far: %v)", in.By, e.in.Step, paged)
+	}
+	return nil
+}
+
+func (e *escalation) ack(ctx workflow.Context, in AckInput) (*evidence.Ack, error) {
+	now := workflow.Now(ctx).UTC()
+	via := in.Via
+	if via == "" {
+		via = "cli"
+	}
+	a := evidence.Ack{Step: e.in.Step, By: in.By, Level: e.paged[in.By], At: now, Via: via}
+	e.res.Acks = append(e.res.Acks, a)
+	e.res.AckedBy, e.res.Level, e.res.Round, e.res.AckedAt = in.By, a.Level, e.round, &now
+	return &a, nil
+}
+
+// runPage runs a page step as an Escalation child workflow and records its
+// pages and acknowledgement.
+func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.StepRecord) error {
+	if s.Page == nil {
+		return temporal.NewNonRetryableApplicationError("page step has no escalation", "BadStep", nil)
+	}
+	policy, ok := d.in.Playbook.Escalation[s.Page.Escalation]
+	if !ok {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("no escalation policy %q", s.Page.Escalation), "BadStep", nil)
+	}
+	contacts := map[string]playbooks.Contact{}
+	for _, l := range policy.Levels {
+		for _, name := range l.Contacts {
+			contacts[name] = d.in.Playbook.Contacts[name]
+		}
+	}
+	msg := s.Page.Message
+	if msg == "" {
+		msg = fmt.Sprintf("DR drill %s (%s) needs you: please acknowledge.", d.rec.DrillID, d.in.Playbook.Metadata.Name)
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: EscalationID(d.rec.DrillID, s.ID),
+	})
+	var res EscalationResult
+	err := workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, EscalationInput{
+		DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s.ID, Message: msg,
+		Policy: policy, Contacts: contacts,
+	}).Get(ctx, &res)
+	d.rec.Pages = append(d.rec.Pages, res.Pages...)
+	d.rec.Acks = append(d.rec.Acks, res.Acks...)
+	if err != nil {
+		return err
+	}
+	d.pages[s.ID] = &res
+	r.Output = map[string]any{"outcome": res.Outcome, "ackedBy": res.AckedBy, "level": res.Level, "pages": len(res.Pages)}
+	if len(res.Failures) > 0 {
+		r.Output["failedPages"] = res.Failures
+	}
+	if res.Outcome != OutcomeAcked {
+		return temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("nobody acknowledged: %d levels paged %d times, %d pages sent", len(policy.Levels), max(policy.Repeat, 1), len(res.Pages)),
+			"Exhausted", nil)
+	}
+	return nil
+}
