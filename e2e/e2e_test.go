@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +20,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/cli"
@@ -31,6 +35,31 @@ import (
 
 // server is the embedded Temporal server shared by every test of the package.
 var server *devserver.Server
+
+// recordDir, when set, receives the histories of some drills, for the
+// workflows package's replay test:
+//
+//	go test ./e2e -run 'ApprovalGate|Abort' -record-histories ../workflows/testdata
+var recordDir = flag.String("record-histories", "", "write the histories of recorded drills to this folder")
+
+// recordHistory writes a drill's history as JSON when -record-histories is set.
+func recordHistory(t *testing.T, id, name string) {
+	t.Helper()
+	if *recordDir == "" {
+		return
+	}
+	cl := dialServer(t)
+	iter := cl.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []*historypb.HistoryEvent
+	for iter.HasNext() {
+		e, err := iter.Next()
+		require.NoError(t, err)
+		events = append(events, e)
+	}
+	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(*recordDir, name), raw, 0o644))
+}
 
 func TestMain(m *testing.M) {
 	var logs bytes.Buffer
@@ -297,6 +326,8 @@ func TestE2E_ApprovalGateThroughTheCLI(t *testing.T) {
 	assert.Equal(t, "window open", rec.Approvals[0].Comment)
 	assert.Equal(t, evidence.VerdictMet, rec.Verdict)
 
+	recordHistory(t, id, "drill-approval.history.json")
+
 	list := drillctl(t, "drill", "list", "--output", "json")
 	require.Equal(t, 0, list.code, list.stderr)
 	assert.Contains(t, list.stdout, id)
@@ -322,6 +353,7 @@ func TestE2E_AbortRunsRollbackAndExitsFour(t *testing.T) {
 	assert.Equal(t, evidence.StepSucceeded, stepOf(t, rec, "failback").Status)
 	_, failbacks := p.counts()
 	assert.Equal(t, 1, failbacks)
+	recordHistory(t, id, "drill-abort.history.json")
 }
 
 func TestE2E_DrillSurvivesAWorkerRestart(t *testing.T) {

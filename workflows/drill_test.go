@@ -33,8 +33,12 @@ func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, err
 // through assertions.
 func newSuite() *testsuite.WorkflowTestSuite {
 	s := &testsuite.WorkflowTestSuite{}
-	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	s.SetLogger(quietLogger())
 	return s
+}
+
+func quietLogger() log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
