@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -21,7 +22,6 @@ import (
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
-	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/membership/static"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
@@ -58,31 +58,28 @@ type Config struct {
 	LogWriter io.Writer
 	// LogLevel of the server's logs: debug, info, warn (default) or error.
 	LogLevel string
-	// DynamicConfig overrides dynamic config keys; it wins over
-	// LowLatencyDynamicConfig.
+	// DynamicConfig overrides dynamic config keys (server setting names,
+	// any case); it wins over LowLatencyDynamicConfig and the feature
+	// settings. A key the server does not know is ignored by the server.
 	DynamicConfig map[string]any
+	// SQLitePragmas override DefaultSQLitePragmas for a file database.
+	SQLitePragmas map[string]string
+
+	// serverDefaults runs with the server's own dynamic config and SQLite
+	// pragmas instead of the low-latency ones: the benchmark's baseline.
+	serverDefaults bool
 }
 
-// LowLatencyDynamicConfig is the dynamic config the embedded server runs
-// with, chosen for drills: few workflows, each waiting on the next step, so
-// the time between one step's end and the next step's start is what counts.
-// Each entry says why; `make bench` measures the effect.
-var LowLatencyDynamicConfig = map[string]any{
-	// One partition per task queue: with the default four, a task can land on
-	// a partition with no poller waiting and wait to be forwarded.
-	"matching.numTaskqueueReadPartitions":  1,
-	"matching.numTaskqueueWritePartitions": 1,
-	// Hand an activity to the worker in the reply to the workflow task that
-	// scheduled it, skipping a round trip through matching.
-	"system.enableActivityEagerExecution": true,
-	// Start a workflow's first task in the reply to the start request.
-	"system.enableEagerWorkflowStart": true,
-	// Search attributes registered a moment ago are visible at once (list).
-	"system.forceSearchAttributesCacheRefreshOnRead": true,
-	// A busy coordinator's `drill list` and `watch` poll visibility often.
-	"frontend.namespaceRPS.visibility": 100,
-	// Keep the mutable state of more executions cached.
-	"history.cacheHostLevelMaxSize": 8192,
+// DefaultSQLitePragmas are the pragmas of a file database. WAL with
+// synchronous=normal commits without waiting for the disk: a crash of the
+// process loses nothing, a power cut may lose the last moments of history but
+// never corrupts the file. Without them every step of a drill waits on
+// several fsyncs; see BenchmarkSequentialActivity.
+var DefaultSQLitePragmas = map[string]string{
+	"journal_mode": "wal",
+	"synchronous":  "normal",
+	// Wait for a lock (a second process on the same file) rather than fail.
+	"busy_timeout": "5000",
 }
 
 // Server is a running embedded Temporal server (and Web UI).
@@ -146,13 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
 	}
-	dyn := dynamicconfig.StaticClient{}
-	for k, v := range LowLatencyDynamicConfig {
-		dyn[dynamicconfig.MakeKey(k)] = v
-	}
-	for k, v := range cfg.DynamicConfig {
-		dyn[dynamicconfig.MakeKey(k)] = v
-	}
+	dyn := dynamicConfig(!cfg.serverDefaults, cfg.DynamicConfig)
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for _, svc := range []primitives.ServiceName{primitives.FrontendService, primitives.HistoryService,
 		primitives.MatchingService, primitives.WorkerService} {
@@ -246,7 +237,12 @@ func (s *Server) sqlConfig() (*config.SQL, error) {
 		conf.ConnectAttributes = map[string]string{"mode": "memory", "cache": "shared"}
 		conf.DatabaseName = "drillctl-" + strconv.Itoa(rand.IntN(1<<30))
 	} else {
-		conf.ConnectAttributes = map[string]string{"mode": "rwc", "_journal_mode": "WAL", "_busy_timeout": "5000"}
+		// Keys that are not SQLite URI parameters become pragmas.
+		conf.ConnectAttributes = map[string]string{"mode": "rwc"}
+		if !s.cfg.serverDefaults {
+			maps.Copy(conf.ConnectAttributes, DefaultSQLitePragmas)
+		}
+		maps.Copy(conf.ConnectAttributes, s.cfg.SQLitePragmas)
 		conf.DatabaseName = s.cfg.DBFile
 		if _, err := os.Stat(s.cfg.DBFile); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(filepath.Dir(s.cfg.DBFile), 0o755); err != nil {
