@@ -85,6 +85,7 @@ var DefaultSQLitePragmas = map[string]string{
 // Server is a running embedded Temporal server (and Web UI).
 type Server struct {
 	cfg      Config
+	ports    ports
 	frontend string
 	uiAddr   string
 	server   temporal.Server
@@ -97,6 +98,9 @@ type Server struct {
 // user's state directory ($XDG_STATE_HOME, or ~/.local/state).
 func DefaultDBFile() (string, error) {
 	dir := os.Getenv("XDG_STATE_HOME")
+	if !filepath.IsAbs(dir) { // the XDG spec says to ignore a relative path
+		dir = ""
+	}
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
@@ -119,16 +123,18 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
 	}
-	var err error
-	if cfg.Port, err = choosePort(cfg.IP, cfg.Port, "--port"); err != nil {
+	if cfg.Port < 0 || cfg.Port > 65535 || cfg.UIPort > 65535 {
+		return nil, fmt.Errorf("devserver: ports must be within 0-65535 (got --port %d, --ui-port %d)", cfg.Port, cfg.UIPort)
+	}
+	if cfg.UIPort > 0 && cfg.UIPort == cfg.Port {
+		return nil, fmt.Errorf("devserver: the frontend and the Web UI cannot share port %d; pick another with --ui-port", cfg.Port)
+	}
+	p, err := reservePorts(cfg.IP, cfg.Port, cfg.UIPort)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.UIPort >= 0 {
-		if cfg.UIPort, err = choosePort(cfg.IP, cfg.UIPort, "--ui-port"); err != nil {
-			return nil, err
-		}
-	}
-	s := &Server{cfg: cfg, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
+	cfg.Port, cfg.UIPort = p.frontend, p.ui
+	s := &Server{cfg: cfg, ports: p, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
 
 	conf, err := s.serverConfig()
 	if err != nil {
@@ -184,10 +190,7 @@ func (s *Server) serverConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort(s.cfg.IP)
-	if err != nil {
-		return nil, err
-	}
+	httpPort := s.ports.frontendHTTP
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = s.cfg.IP
@@ -209,14 +212,13 @@ func (s *Server) serverConfig() (*config.Config, error) {
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
 	conf.Services = map[string]config.Service{}
-	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+	for name, port := range map[string]int{"frontend": s.ports.frontend, "history": s.ports.history,
+		"matching": s.ports.matching, "worker": s.ports.worker} {
 		var svc config.Service
 		svc.RPC.BindOnIP = s.cfg.IP
+		svc.RPC.GRPCPort = port
 		if name == "frontend" {
-			svc.RPC.GRPCPort = s.cfg.Port
 			svc.RPC.HTTPPort = httpPort
-		} else if svc.RPC.GRPCPort, err = freePort(s.cfg.IP); err != nil {
-			return nil, err
 		}
 		conf.Services[name] = svc
 	}
@@ -269,6 +271,11 @@ func (s *Server) sqlConfig() (*config.SQL, error) {
 // process when it cannot listen, so the port was checked free before, and
 // Start returns only once the UI answers.
 func (s *Server) startUI(ctx context.Context) error {
+	// Check again: the port was free before the server started, but the
+	// UI server would end the process if something took it since.
+	if err := checkFree(s.cfg.IP, s.cfg.UIPort, "--ui-port"); err != nil {
+		return err
+	}
 	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 		Host:                s.cfg.IP,
 		Port:                s.cfg.UIPort,
@@ -307,30 +314,6 @@ func (s *Server) Stop() error {
 		}
 	})
 	return s.stopErr
-}
-
-// choosePort returns port after checking it is free, or a free port when
-// port is 0.
-func choosePort(ip string, port int, flag string) (int, error) {
-	if port == 0 {
-		return freePort(ip)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		return 0, fmt.Errorf("port %d is in use on %s (%v); pick another with %s", port, ip, err, flag)
-	}
-	ln.Close()
-	return port, nil
-}
-
-// freePort asks the kernel for a free port.
-func freePort(ip string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("devserver: find a free port on %s: %w", ip, err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitListening waits until something accepts TCP connections on addr.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -15,10 +16,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.temporal.io/server/common/dynamicconfig"
 )
 
 // quiet drops the SDK's logs: failures speak through assertions.
@@ -29,6 +33,17 @@ func waitForSignal(ctx workflow.Context) (string, error) {
 	var v string
 	workflow.GetSignalChannel(ctx, "go").Receive(ctx, &v)
 	return v, nil
+}
+
+// greet is the trivial activity of the end-to-end test.
+func greet(_ context.Context, name string) (string, error) { return "hello " + name, nil }
+
+// greetWorkflow runs greet once: a workflow task, an activity, a result.
+func greetWorkflow(ctx workflow.Context, name string) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	var out string
+	err := workflow.ExecuteActivity(ctx, greet, name).Get(ctx, &out)
+	return out, err
 }
 
 type lockedBuffer struct {
@@ -76,6 +91,8 @@ func runWorker(t *testing.T, c client.Client) worker.Worker {
 	t.Helper()
 	w := worker.New(c, "devserver-test", worker.Options{})
 	w.RegisterWorkflow(waitForSignal)
+	w.RegisterWorkflow(greetWorkflow)
+	w.RegisterActivity(greet)
 	require.NoError(t, w.Start())
 	return w
 }
@@ -100,12 +117,49 @@ func TestServer_UnfinishedWorkflowSurvivesARestartOnTheSameFile(t *testing.T) {
 
 	second := start(t, Config{DBFile: dbFile, UIPort: -1})
 	c2 := dial(t, second)
+	d, err := c2.DescribeWorkflowExecution(context.Background(), "survivor", run.GetRunID())
+	require.NoError(t, err, "the workflow is known after the restart")
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, d.WorkflowExecutionInfo.GetStatus())
 	w2 := runWorker(t, c2)
 	defer w2.Stop()
 	require.NoError(t, c2.SignalWorkflow(context.Background(), "survivor", run.GetRunID(), "go", "resumed"))
 	var got string
 	require.NoError(t, c2.GetWorkflow(context.Background(), "survivor", run.GetRunID()).Get(context.Background(), &got))
 	assert.Equal(t, "resumed", got)
+}
+
+func TestServer_RunsAWorkflowWithAnActivityOnAFile(t *testing.T) {
+	dbFile := filepath.Join(t.TempDir(), "temporal.db")
+	srv := start(t, Config{DBFile: dbFile, UIPort: -1})
+	assert.Empty(t, srv.UIAddress(), "no UI was asked for")
+	assert.Equal(t, DefaultNamespace, srv.Namespace())
+	c := dial(t, srv)
+	w := runWorker(t, c)
+	defer w.Stop()
+
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{TaskQueue: "devserver-test"}, greetWorkflow, "drill")
+	require.NoError(t, err)
+	var got string
+	require.NoError(t, run.Get(context.Background(), &got))
+	assert.Equal(t, "hello drill", got)
+
+	// The pragmas reached SQLite: a WAL file sits beside the database.
+	_, err = os.Stat(dbFile + "-wal")
+	assert.NoError(t, err, "journal_mode=wal is in effect")
+	// The finished workflow is listed (SQLite visibility).
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'greetWorkflow' AND ExecutionStatus = 'Completed'"})
+		return err == nil && len(resp.GetExecutions()) == 1
+	}, 10*time.Second, 20*time.Millisecond, "the workflow shows in a list query")
+}
+
+func TestServer_StopIsIdempotent(t *testing.T) {
+	srv, err := Start(context.Background(), Config{DBFile: MemoryDB, UIPort: 0, Namespace: "drills"})
+	require.NoError(t, err)
+	assert.Equal(t, "drills", srv.Namespace())
+	require.NoError(t, srv.Stop())
+	assert.NoError(t, srv.Stop())
 }
 
 func TestServer_InMemoryRunsWorkflowsAndServesTheUI(t *testing.T) {
@@ -140,7 +194,13 @@ func TestServer_PortInUseIsAClearErrorNotAnExit(t *testing.T) {
 
 	_, err = Start(context.Background(), Config{DBFile: MemoryDB, UIPort: busy})
 	require.Error(t, err)
+	assert.Contains(t, err.Error(), "port "+strconv.Itoa(busy)+" is in use")
 	assert.Contains(t, err.Error(), "--ui-port")
+
+	_, err = Start(context.Background(), Config{DBFile: MemoryDB, Port: 17233, UIPort: 17233})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot share port 17233")
+	// Still here: the process was not ended by a listen error.
 }
 
 func TestServer_NeedsADatabase(t *testing.T) {
@@ -150,8 +210,61 @@ func TestServer_NeedsADatabase(t *testing.T) {
 }
 
 func TestDefaultDBFile_UnderTheStateDirectory(t *testing.T) {
-	t.Setenv("XDG_STATE_HOME", "/tmp/state-home")
-	got, err := DefaultDBFile()
-	require.NoError(t, err)
-	assert.Equal(t, "/tmp/state-home/drillctl/temporal.db", got)
+	for _, tc := range []struct{ name, xdg, home, want string }{
+		{"XDG_STATE_HOME set", "/tmp/state-home", "/home/u", "/tmp/state-home/drillctl/temporal.db"},
+		{"XDG_STATE_HOME unset", "", "/home/u", "/home/u/.local/state/drillctl/temporal.db"},
+		{"relative XDG_STATE_HOME ignored", "state", "/home/u", "/home/u/.local/state/drillctl/temporal.db"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", tc.xdg)
+			t.Setenv("HOME", tc.home)
+			got, err := DefaultDBFile()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestDynamicConfig_EveryKeyIsAServerSettingWithAValidValue(t *testing.T) {
+	// The server ignores keys it does not know, so a misspelt key would
+	// silently change nothing: check each against the server's own settings.
+	known := map[dynamicconfig.Key]dynamicconfig.GenericSetting{}
+	for _, s := range []dynamicconfig.GenericSetting{
+		dynamicconfig.TransferProcessorMaxPollRPS,
+		dynamicconfig.TimerProcessorMaxPollRPS,
+		dynamicconfig.VisibilityProcessorMaxPollRPS,
+		dynamicconfig.MatchingNumTaskqueueReadPartitions,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions,
+		dynamicconfig.EnableActivityEagerExecution,
+		dynamicconfig.EnableEagerWorkflowStart,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted,
+		dynamicconfig.FrontendEnableSchedules,
+		dynamicconfig.WorkerEnableScheduler,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance,
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead,
+		dynamicconfig.FrontendPersistenceMaxQPS,
+		dynamicconfig.HistoryPersistenceMaxQPS,
+		dynamicconfig.HistoryCacheHostLevelMaxSize,
+	} {
+		known[s.Key()] = s
+	}
+	for _, m := range []map[string]any{LowLatencyDynamicConfig, featureDynamicConfig} {
+		for k, v := range m {
+			s, ok := known[dynamicconfig.MakeKey(k)]
+			if assert.True(t, ok, "%s is not a known server setting", k) {
+				assert.NoError(t, s.Validate(v), k)
+			}
+		}
+	}
+}
+
+func TestDynamicConfig_CallerOverridesWin(t *testing.T) {
+	dyn := dynamicConfig(true, map[string]any{"matching.numTaskqueueReadPartitions": 4})
+	assert.Equal(t, 4, dyn[dynamicconfig.MakeKey("matching.numTaskqueueReadPartitions")])
+	assert.Equal(t, 1, dyn[dynamicconfig.MakeKey("matching.numTaskqueueWritePartitions")])
+	assert.Equal(t, true, dyn[dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution")])
+
+	defaults := dynamicConfig(false, nil)
+	assert.NotContains(t, defaults, dynamicconfig.MakeKey("history.transferProcessorMaxPollRPS"))
 }
