@@ -125,7 +125,7 @@ func (a *Activities) check(ctx context.Context, sec *secrets, c playbooks.Check,
 	case c.Exec != nil:
 		return a.runProgram(ctx, sec, *c.Exec, nil)
 	case c.SQL != nil:
-		return nil, errors.New("sql checks are not supported by this release yet")
+		return a.sqlCheck(ctx, sec, *c.SQL)
 	}
 	return nil, errors.New("probe has no check (http, tcp, exec or sql)")
 }

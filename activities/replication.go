@@ -89,19 +89,26 @@ func (a *Activities) CheckReplication(ctx context.Context, in steps.Input) (*ste
 	if spec == nil {
 		return nil, temporal.NewNonRetryableApplicationError("step has no replication-check spec", "BadStep", nil)
 	}
-	if spec.HTTP == nil {
-		return nil, temporal.NewNonRetryableApplicationError("replication checks over sql are not supported by this release yet", "Unsupported", nil)
-	}
 	res := &steps.Result{StartedAt: a.now()}
 	sec := a.secrets()
 	var err error
-	switch spec.Compare {
-	case playbooks.ComparePermissions:
-		res.Output, err = a.comparePermissions(ctx, sec, *spec.HTTP, spec.Tolerance)
-	case playbooks.CompareMessages:
+	switch {
+	case spec.Compare == playbooks.ComparePermissions && spec.HTTP != nil:
+		res.Output, err = a.comparePermissions(ctx, sec, func(site string) ([]Grant, error) {
+			var doc permissionsDoc
+			_, err := a.getJSON(ctx, sec, site, "/replication/permissions", &doc)
+			return doc.Grants, err
+		}, *spec.HTTP, spec.Tolerance)
+	case spec.Compare == playbooks.ComparePermissions && spec.SQL != nil:
+		res.Output, err = a.comparePermissions(ctx, sec, func(dsn string) ([]Grant, error) {
+			return a.sqlGrants(ctx, sec, dsn)
+		}, playbooks.SitePair{Primary: spec.SQL.Primary, Standby: spec.SQL.Standby}, spec.Tolerance)
+	case spec.Compare == playbooks.CompareMessages && spec.HTTP != nil:
 		err = a.compareMessages(ctx, sec, in, res)
+	case (spec.Compare == playbooks.CompareRecords || spec.Compare == playbooks.CompareMessages) && spec.SQL != nil:
+		err = a.compareSQLRecords(ctx, sec, in, res)
 	default:
-		err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("compare %q is not supported over http", spec.Compare), "Unsupported", nil)
+		err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("compare %q needs %s", spec.Compare, "http or sql sites"), "BadStep", nil)
 	}
 	res.EndedAt = a.now()
 	if err != nil {
@@ -122,18 +129,20 @@ func stepFailed(err error, res *steps.Result) error {
 // comparePermissions diffs the grants of both sites: grants missing on the
 // standby, extra there, and changed (same group and subject, another
 // permission), per group.
-func (a *Activities) comparePermissions(ctx context.Context, sec *secrets, sites playbooks.SitePair, tol *playbooks.Tolerance) (map[string]any, error) {
-	var primary, standby permissionsDoc
-	if _, err := a.getJSON(ctx, sec, sites.Primary, "/replication/permissions", &primary); err != nil {
+func (a *Activities) comparePermissions(_ context.Context, _ *secrets, grantsOf func(site string) ([]Grant, error),
+	sites playbooks.SitePair, tol *playbooks.Tolerance) (map[string]any, error) {
+	primary, err := grantsOf(sites.Primary)
+	if err != nil {
 		return nil, fmt.Errorf("primary: %w", err)
 	}
-	if _, err := a.getJSON(ctx, sec, sites.Standby, "/replication/permissions", &standby); err != nil {
+	standby, err := grantsOf(sites.Standby)
+	if err != nil {
 		return nil, fmt.Errorf("standby: %w", err)
 	}
-	diff := DiffGrants(primary.Grants, standby.Grants)
+	diff := DiffGrants(primary, standby)
 	out := map[string]any{
-		"primaryGrants": len(primary.Grants),
-		"standbyGrants": len(standby.Grants),
+		"primaryGrants": len(primary),
+		"standbyGrants": len(standby),
 		"drift":         diff.Count(),
 		"missing":       grantsText(diff.Missing),
 		"extra":         grantsText(diff.Extra),
@@ -341,12 +350,12 @@ func (a *Activities) compareMessages(ctx context.Context, sec *secrets, in steps
 // cancellation so the workflow gets the counts.
 func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.Result, error) {
 	spec := in.Step.Canary
-	if spec == nil || spec.HTTP == nil {
-		return nil, temporal.NewNonRetryableApplicationError("canaries over sql are not supported by this release yet", "Unsupported", nil)
+	if spec == nil {
+		return nil, temporal.NewNonRetryableApplicationError("step has no canary spec", "BadStep", nil)
 	}
-	interval := spec.Interval.D()
-	if interval <= 0 {
-		interval = time.Second
+	interval := durationOrSecond(spec.Interval)
+	if spec.SQL != nil {
+		return a.writeSQLCanaries(ctx, in, spec.SQL, interval)
 	}
 	sec := a.secrets()
 	base, err := sec.resolve(spec.HTTP.Primary)
@@ -399,8 +408,11 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 // failover: the newest surviving write made before the outage.
 func (a *Activities) VerifyCanaries(ctx context.Context, in steps.Input) (*steps.Result, error) {
 	spec := in.Step.Canary
-	if spec == nil || spec.HTTP == nil {
-		return nil, temporal.NewNonRetryableApplicationError("canaries over sql are not supported by this release yet", "Unsupported", nil)
+	if spec == nil {
+		return nil, temporal.NewNonRetryableApplicationError("step has no canary spec", "BadStep", nil)
+	}
+	if spec.SQL != nil {
+		return a.verifySQLCanaries(ctx, in, spec.SQL, durationOrSecond(spec.Interval))
 	}
 	res := &steps.Result{StartedAt: a.now(), ResolutionSeconds: durationOrSecond(spec.Interval).Seconds()}
 	sec := a.secrets()

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/worker"
@@ -210,6 +211,11 @@ func drillInput(path string, sets []string, dryRun bool) (workflows.DrillInput, 
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return workflows.DrillInput{}, exitf(ExitUsage, "--set %q: expected KEY=VALUE", kv)
+		}
+		if strings.Contains(v, "://") && activities.RedactDSN(v) != v {
+			return workflows.DrillInput{}, exitf(ExitUsage,
+				"--set %s=...: the value holds a password, which would be stored in clear text in the drill's history; "+
+					"write it as a reference resolved on the worker, like postgres://user:${env:PG_PASSWORD}@host/db", k)
 		}
 		if _, declared := pb.Params[k]; !declared {
 			return workflows.DrillInput{}, exitf(ExitUsage, "--set %s: the playbook declares no param %q (it has: %s)",

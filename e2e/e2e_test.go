@@ -290,6 +290,7 @@ func TestE2E_DrillMeasuresRTOAgainstTheTruth(t *testing.T) {
 	outage, restored := p.truth()
 	trueRTO := restored.Sub(outage).Seconds()
 	// Within one probe interval (+100 ms) of the true outage.
+	t.Logf("measured RTO %.3fs, true %.3fs", *rto.AchievedSeconds, trueRTO)
 	assert.InDelta(t, trueRTO, *rto.AchievedSeconds, 0.1+0.1, "measured %.3fs, true %.3fs", *rto.AchievedSeconds, trueRTO)
 	assert.GreaterOrEqual(t, *rto.AchievedSeconds, trueRTO-0.05, "a probe cannot see health before it returned")
 	assert.Equal(t, 0.1, *rto.ResolutionSeconds)

@@ -65,6 +65,8 @@ func (d *drill) execute(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 		return d.runActivity(ctx, steps.ActivityExec, rendered, r)
 	case playbooks.StepProbe:
 		return d.runActivity(ctx, steps.ActivityProbe, rendered, r)
+	case playbooks.StepSQL:
+		return d.runActivity(ctx, steps.ActivitySQL, rendered, r)
 	case playbooks.StepCanary:
 		return d.runCanary(ctx, rendered, r)
 	case playbooks.StepReplicationCheck:
