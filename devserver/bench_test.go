@@ -58,7 +58,11 @@ func sequentialSteps(ctx workflow.Context, n int) error {
 // with a worker in the process: ns/op is the time per sequential no-op
 // activity, p50-ms and p99-ms the spread of the time from one activity's
 // start to the next one's. The cases add the low-latency settings one by one
-// to the server's defaults.
+// to the server's defaults, then vary the worker's options. Run it with a
+// fixed count, so the queues' rate-limit burst does not flatter the
+// defaults:
+//
+//	go test -run '^$' -bench SequentialActivity -benchtime 300x ./devserver/
 func BenchmarkSequentialActivity(b *testing.B) {
 	partitions := map[string]any{
 		"matching.numTaskqueueReadPartitions":  1,
@@ -83,6 +87,13 @@ func BenchmarkSequentialActivity(b *testing.B) {
 		{name: "low-latency", cfg: Config{}},
 		{name: "low-latency-without-eager-activities", cfg: Config{DynamicConfig: noEager}},
 		{name: "low-latency+in-memory", cfg: Config{DBFile: MemoryDB}},
+		// Worker options (the worker lives in worker/; these show what matters).
+		{name: "low-latency+worker-no-eager-activities", opts: worker.Options{DisableEagerActivities: true}},
+		{name: "low-latency+worker-4-pollers", opts: worker.Options{
+			MaxConcurrentWorkflowTaskPollers: 4, MaxConcurrentActivityTaskPollers: 4}},
+		{name: "low-latency+worker-autoscaling-pollers", opts: worker.Options{
+			WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+			ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

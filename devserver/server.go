@@ -39,18 +39,20 @@ const (
 	MemoryDB = ":memory:"
 )
 
-// Config configures an embedded server. The zero value (but for DBFile) is
-// the default one-machine setup.
+// Config configures an embedded server. Only DBFile is required; zero ports
+// are picked free (tests), so `drillctl dev` passes DefaultPort and
+// DefaultUIPort, the ports the Temporal tools expect.
 type Config struct {
 	// DBFile is the SQLite file; MemoryDB keeps nothing. Its folder is
 	// created when missing. Required.
 	DBFile string
 	// IP to listen on; default DefaultIP.
 	IP string
-	// Port of the frontend (gRPC); 0 picks a free port. Use DefaultPort for
-	// the conventional one.
+	// Port of the frontend (gRPC); 0 picks a free port; DefaultPort is the
+	// conventional one.
 	Port int
-	// UIPort of the Web UI; 0 picks a free port; negative means no UI.
+	// UIPort of the Web UI; 0 picks a free port; negative (-1) means no UI;
+	// DefaultUIPort is the conventional one.
 	UIPort int
 	// Namespace registered on first start; default DefaultNamespace.
 	Namespace string
