@@ -390,7 +390,9 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 			written++
 			last = at
 		}
-		activity.RecordHeartbeat(ctx, written)
+		if ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx, written)
+		}
 		select {
 		case <-ctx.Done():
 			res.EndedAt = a.now()

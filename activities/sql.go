@@ -256,7 +256,9 @@ func (a *Activities) writeSQLCanaries(ctx context.Context, in steps.Input, c *pl
 			written++
 			last = at
 		}
-		activity.RecordHeartbeat(ctx, written)
+		if ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx, written)
+		}
 		select {
 		case <-ctx.Done():
 			res.EndedAt = a.now()

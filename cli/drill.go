@@ -203,6 +203,11 @@ func drillInput(path string, sets []string, dryRun bool) (workflows.DrillInput, 
 	if err != nil {
 		return workflows.DrillInput{}, &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s is not a valid playbook:\n%v", path, err)}
 	}
+	return drillInputFrom(pb, sets, dryRun)
+}
+
+// drillInputFrom builds the workflow input from a loaded playbook and --set values.
+func drillInputFrom(pb *playbooks.Playbook, sets []string, dryRun bool) (workflows.DrillInput, error) {
 	params := map[string]string{}
 	for k, v := range pb.Params {
 		params[k] = v

@@ -50,7 +50,11 @@ func writeScorecard(w io.Writer, rec *evidence.Record) {
 	fmt.Fprintln(w)
 	tw = newTable(w)
 	fmt.Fprintln(tw, "  STEP\tTYPE\tSTATUS\tATTEMPTS\tTOOK\tNOTE")
-	for _, group := range [][]evidence.StepRecord{rec.Steps, rec.Rollback} {
+	groups := [][]evidence.StepRecord{rec.Steps}
+	if anyStarted(rec.Rollback) {
+		groups = append(groups, rec.Rollback)
+	}
+	for _, group := range groups {
 		for _, s := range group {
 			took := ""
 			if s.StartedAt != nil && s.EndedAt != nil {

@@ -29,7 +29,9 @@ func (d *drill) runCanary(ctx workflow.Context, s playbooks.Step, r *evidence.St
 	writeCtx = workflow.WithActivityOptions(writeCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: canaryWriterLifetime,
 		HeartbeatTimeout:    max(3*interval+2*time.Second, 10*time.Second),
-		WaitForCancellation: true,
+		// The drill goes on as soon as the writer is told to stop; it notices
+		// at its next heartbeat, and by then the primary is fenced.
+		WaitForCancellation: false,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
 	})
 	writer := workflow.ExecuteActivity(writeCtx, steps.ActivityCanaryWrite, in)
@@ -40,13 +42,14 @@ func (d *drill) runCanary(ctx workflow.Context, s playbooks.Step, r *evidence.St
 		return writerDone || outage == nil || stepEnded(outage.Status)
 	})
 	stopWriting()
-	var written steps.Result
-	werr := writer.Get(ctx, &written)
 	if err != nil {
 		return err
 	}
-	if writerDone && werr != nil && !temporal.IsCanceledError(werr) {
-		return fmt.Errorf("canary writer stopped before the outage began: %w", werr)
+	if writerDone {
+		var early steps.Result
+		if werr := writer.Get(ctx, &early); werr != nil && !temporal.IsCanceledError(werr) {
+			return fmt.Errorf("canary writer stopped before the outage began: %w", werr)
+		}
 	}
 	if outage == nil || outage.MarkAt == nil {
 		return temporal.NewNonRetryableApplicationError("no outage began: the outage_start step did not execute", "NoOutage", nil)
@@ -64,15 +67,7 @@ func (d *drill) runCanary(ctx workflow.Context, s playbooks.Step, r *evidence.St
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("cannot verify canaries: step %q %s", spec.VerifyAfter, after.Status), "NotVerified", nil)
 	}
-	if err := d.runActivity(ctx, steps.ActivityCanaryVerify, s, r); err != nil {
-		return err
-	}
-	if written.Output != nil && r.Output != nil {
-		for k, v := range written.Output {
-			r.Output["written."+k] = v
-		}
-	}
-	return nil
+	return d.runActivity(ctx, steps.ActivityCanaryVerify, s, r)
 }
 
 // stepEnded reports whether a step status is final.

@@ -31,6 +31,7 @@ func (d *drill) runStep(ctx workflow.Context, s playbooks.Step) {
 	err := d.execute(ctx, s, r)
 	end := workflow.Now(ctx).UTC()
 	r.EndedAt = &end
+	r.Attempts = max(r.Attempts, 1) // steps run in the workflow itself have one attempt
 	switch {
 	case err == nil:
 		r.Status = evidence.StepSucceeded

@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+	"go.temporal.io/sdk/client"
+
+	"github.com/drillctl/drillctl/activities"
+	"github.com/drillctl/drillctl/devserver"
+	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/lab"
+	"github.com/drillctl/drillctl/playbooks"
+	"github.com/drillctl/drillctl/worker"
+	"github.com/drillctl/drillctl/workflows"
+)
+
+func init() { commandGroups = append(commandGroups, demoCommand) }
+
+// demoAckTimeout replaces the escalation levels' ack timeouts in the demo,
+// so the successor is paged in seconds rather than minutes.
+const demoAckTimeout = 4 * time.Second
+
+func demoCommand(stdio IO) *ucli.Command {
+	return &ucli.Command{
+		Name:  "demo",
+		Usage: "run a real drill against the lab on an embedded Temporal server, in one process",
+		Description: `Starts an embedded Temporal server (a temporary SQLite file), a worker and the
+two-site lab, then runs playbooks/examples/chat-platform-quarterly.yaml against it:
+the primary admin does not answer the page and the successor does, the demo's
+coordinator gives the go, the primary fails over, the standby comes back, and
+permissions and chat records are compared. It ends with the scorecard.
+Exit codes as for "drill run".
+
+Examples:
+   drillctl demo
+   drillctl demo --output json | jq .measures
+   drillctl demo --lag 5s --promote-delay 8s`,
+		Flags: []ucli.Flag{
+			&ucli.DurationFlag{Name: "lag", Value: time.Second, Usage: "the lab's replication lag (what the RPO should find)"},
+			&ucli.DurationFlag{Name: "promote-delay", Value: 3 * time.Second, Usage: "how long the standby takes to come back (what the RTO should find)"},
+			&ucli.StringFlag{Name: "playbook", Usage: "run this playbook `FILE` instead of the shipped chat-platform-quarterly.yaml"},
+			outputFlag(),
+		},
+		Action: func(c *ucli.Context) error { return runDemo(c, stdio) },
+	}
+}
+
+func runDemo(c *ucli.Context, stdio IO) error {
+	format, err := outputFormat(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Context
+	say := func(format string, args ...any) {
+		if format != "" && c.String("output") == "text" {
+			fmt.Fprintf(stdio.Out, format+"\n", args...)
+		}
+	}
+
+	pb, err := demoPlaybook(c.String("playbook"))
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	dir, err := os.MkdirTemp("", "drillctl-demo-")
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	defer os.RemoveAll(dir)
+
+	say("Starting an embedded Temporal server (SQLite in %s), a worker and the lab…", dir)
+	srv, err := devserver.Start(ctx, devserver.Config{DBFile: filepath.Join(dir, "temporal.db"), Port: 0, UIPort: -1})
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	defer srv.Stop()
+	l, err := lab.Start(ctx, lab.Config{PrimaryAddr: "127.0.0.1:0", StandbyAddr: "127.0.0.1:0",
+		Lag: c.Duration("lag"), PromoteDelay: c.Duration("promote-delay")})
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	defer l.Stop()
+	quiet := slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: slog.LevelError}))
+	cl, err := worker.Dial(ctx, worker.Connection{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: quiet})
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	defer cl.Close()
+	acts := activities.New()
+	acts.Console = io.Discard
+	if format == "text" {
+		acts.Console = prefixWriter{w: stdio.Out, prefix: "  📟 "}
+	}
+	w := worker.New(cl, worker.Options{Activities: acts})
+	if err := w.Start(); err != nil {
+		return exitf(ExitUsage, "demo: start worker: %v", err)
+	}
+	defer w.Stop()
+
+	for name, policy := range pb.Escalation {
+		for i := range policy.Levels {
+			policy.Levels[i].AckTimeout = playbooks.Duration(demoAckTimeout)
+		}
+		pb.Escalation[name] = policy
+	}
+	say("Lab: primary %s, standby %s (replication lag %s, standby back %s after failover).",
+		l.PrimaryURL(), l.StandbyURL(), c.Duration("lag"), c.Duration("promote-delay"))
+	say("Demo: ack timeouts shortened to %s; alice will not answer, bob (her successor) will.\n", demoAckTimeout)
+
+	in, err := drillInputFrom(pb, []string{"primary=" + l.PrimaryURL(), "standby=" + l.StandbyURL()}, false)
+	if err != nil {
+		return err
+	}
+	run, err := startDrill(ctx, cl, in)
+	if err != nil {
+		return exitf(ExitUsage, "demo: start drill: %v", err)
+	}
+	humans, stopHumans := context.WithCancel(ctx)
+	defer stopHumans()
+	go simulateHumans(humans, cl, run.GetID(), say)
+
+	if format == "text" {
+		if err := newProgress(stdio.Out, false).follow(ctx, cl, run.GetID()); err != nil {
+			return err
+		}
+	}
+	rec, err := fetchRecord(ctx, cl, run.GetID(), true)
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	if format == "text" {
+		writeScorecard(stdio.Out, rec)
+		writeDemoSummary(stdio.Out, rec, l.Truth())
+	}
+	return printRecordCode(stdio, format, rec)
+}
+
+// demoPlaybook is the playbook the demo runs.
+func demoPlaybook(file string) (*playbooks.Playbook, error) {
+	if file != "" {
+		return playbooks.Load(file)
+	}
+	if p, err := playbooks.Load("playbooks/examples/chat-platform-quarterly.yaml"); err == nil {
+		return p, nil
+	}
+	return playbooks.Example("chat-platform-quarterly.yaml")
+}
+
+// simulateHumans plays the people of the demo: alice never answers her page;
+// bob, her successor, acknowledges a moment after his; the coordinator gives
+// the go when asked.
+func simulateHumans(ctx context.Context, cl worker.Client, id string, say func(string, ...any)) {
+	acked, approved := map[string]bool{}, map[string]bool{}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rec, err := queryStatus(ctx, cl, id)
+		if err != nil {
+			continue
+		}
+		if rec.Status != evidence.StatusRunning {
+			return
+		}
+		for _, s := range rec.Steps {
+			switch {
+			case s.Type == "page" && s.Status == evidence.StepRunning && !acked[s.ID]:
+				v, err := cl.QueryWorkflow(ctx, workflows.EscalationID(id, s.ID), "", workflows.QueryStatus)
+				if err != nil {
+					continue
+				}
+				var esc workflows.EscalationResult
+				if v.Get(&esc) != nil {
+					continue
+				}
+				for _, p := range esc.Pages {
+					if p.Contact == "bob" && !acked[s.ID] {
+						acked[s.ID] = true
+						go func(step string) {
+							time.Sleep(1500 * time.Millisecond) // bob reads his page
+							_, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+								WorkflowID: workflows.EscalationID(id, step), UpdateName: workflows.UpdateAck,
+								Args:         []any{workflows.AckInput{By: "bob", Via: "demo"}},
+								WaitForStage: client.WorkflowUpdateStageCompleted,
+							})
+							if err == nil {
+								say("  👤 bob acknowledged the page")
+							}
+						}(s.ID)
+					}
+				}
+			case s.Type == "approval" && s.Status == evidence.StepWaiting && !approved[s.ID]:
+				approved[s.ID] = true
+				h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+					WorkflowID: id, UpdateName: workflows.UpdateApprove,
+					Args:         []any{workflows.ApproveInput{Step: s.ID, By: "coordinator", Comment: "demo: change window open"}},
+					WaitForStage: client.WorkflowUpdateStageCompleted,
+				})
+				if err == nil && h.Get(ctx, nil) == nil {
+					say("  👤 the coordinator gave the go on %s", s.ID)
+				}
+			}
+		}
+	}
+}
+
+// writeDemoSummary adds what the lab knows to the scorecard.
+func writeDemoSummary(w io.Writer, rec *evidence.Record, truth lab.Truth) {
+	fmt.Fprintln(w)
+	for _, s := range rec.Steps {
+		switch {
+		case s.ID == "permissions" && s.Output != nil:
+			fmt.Fprintf(w, "  permission drift: %v difference(s) between the sites\n", s.Output["drift"])
+		case s.ID == "chat-records" && s.Output != nil:
+			fmt.Fprintf(w, "  chat messages lost in the failover: %v (written before the outage, missing on the standby)\n",
+				s.Output["missingOnStandby"])
+		}
+	}
+	if r := rec.Measures.Response; r.AckedBy != "" {
+		fmt.Fprintf(w, "  the page was answered by %s (level %d)\n", r.AckedBy, r.Level)
+	}
+	if truth.OutageStartedAt != nil && truth.RestoredAt != nil {
+		fmt.Fprintf(w, "  the lab's truth: outage %s, %d writes lost\n",
+			humanDuration(truth.RestoredAt.Sub(*truth.OutageStartedAt)), truth.LostWrites)
+	}
+	if rec.Evidence != nil {
+		fmt.Fprintf(w, "  evidence: %s\n", rec.Evidence.Path)
+	}
+}
+
+// printRecordCode prints JSON when asked (text was printed already) and
+// returns the verdict's exit code.
+func printRecordCode(stdio IO, format string, rec *evidence.Record) error {
+	if format == "json" {
+		if err := writeJSON(stdio.Out, rec); err != nil {
+			return err
+		}
+	}
+	if code := verdictExitCode(rec); code != ExitOK {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+// prefixWriter prefixes every write (a line) with a marker.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix); err != nil {
+		return 0, err
+	}
+	return p.w.Write(b)
+}
