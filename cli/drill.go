@@ -317,6 +317,9 @@ func fetchRecord(ctx context.Context, cl worker.Client, id string, wait bool) (*
 			return queryStatus(ctx, cl, id)
 		}
 	}
+	if err := waitClosed(ctx, cl, id); err != nil {
+		return nil, notFound(id, err)
+	}
 	var rec evidence.Record
 	err := cl.GetWorkflow(ctx, id, "").Get(ctx, &rec)
 	if err == nil {
@@ -338,6 +341,27 @@ func fetchRecord(ctx context.Context, cl worker.Client, id string, wait bool) (*
 		return live, nil
 	}
 	return nil, notFound(id, err)
+}
+
+// waitClosed polls until the drill's workflow has closed. drillctl polls
+// rather than relying on the result's long poll alone: on the embedded
+// server that long poll was seen to miss the close now and then (about one
+// drill in 30) and wait out its 20 s expiry.
+func waitClosed(ctx context.Context, cl worker.Client, id string) error {
+	for {
+		desc, err := cl.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil {
+			return err
+		}
+		if desc.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func queryStatus(ctx context.Context, cl worker.Client, id string) (*evidence.Record, error) {
