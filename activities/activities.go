@@ -1,10 +1,13 @@
 package activities
 
 import (
+	"crypto/ed25519"
 	"io"
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/drillctl/drillctl/evidence"
 )
 
 // Activities are the step activities of a drill. Register a *Activities with
@@ -18,6 +21,12 @@ type Activities struct {
 	LookupEnv func(string) (string, bool)
 	// Console receives pages and notifications sent to console channels.
 	Console io.Writer
+	// Evidence is where evidence bundles go (nil: evidence.DefaultDir()).
+	Evidence *evidence.Store
+	// SigningKey signs evidence bundles; nil writes them unsigned.
+	SigningKey ed25519.PrivateKey
+	// ReportTZ is the zone reports render instants in (nil: UTC).
+	ReportTZ *time.Location
 }
 
 // New returns Activities using the real world: the default HTTP transport,

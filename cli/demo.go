@@ -12,7 +12,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/lab"
@@ -42,12 +41,12 @@ Examples:
    drillctl demo
    drillctl demo --output json | jq .measures
    drillctl demo --lag 5s --promote-delay 8s`,
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.DurationFlag{Name: "lag", Value: time.Second, Usage: "the lab's replication lag (what the RPO should find)"},
 			&ucli.DurationFlag{Name: "promote-delay", Value: 3 * time.Second, Usage: "how long the standby takes to come back (what the RTO should find)"},
 			&ucli.StringFlag{Name: "playbook", Usage: "run this playbook `FILE` instead of the shipped chat-platform-quarterly.yaml"},
 			outputFlag(),
-		},
+		}, evidenceFlags()...),
 		Action: func(c *ucli.Context) error { return runDemo(c, stdio) },
 	}
 }
@@ -92,7 +91,10 @@ func runDemo(c *ucli.Context, stdio IO) error {
 		return exitf(ExitUsage, "demo: %v", err)
 	}
 	defer cl.Close()
-	acts := activities.New()
+	acts, err := workerActivities(c)
+	if err != nil {
+		return err
+	}
 	acts.Console = io.Discard
 	if format == "text" {
 		acts.Console = prefixWriter{w: stdio.Out, prefix: "  📟 "}

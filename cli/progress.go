@@ -104,7 +104,7 @@ func (p *progress) showPlain(rec *evidence.Record) {
 
 func anyStarted(steps []evidence.StepRecord) bool {
 	for _, s := range steps {
-		if s.Status != evidence.StepPending {
+		if s.StartedAt != nil {
 			return true
 		}
 	}

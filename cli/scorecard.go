@@ -89,25 +89,7 @@ func secondsText(s *float64) string {
 }
 
 // humanDuration rounds a duration for people: 812.4s → 13m32.4s.
-func humanDuration(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
-	}
-	switch {
-	case d >= time.Minute:
-		d = d.Round(100 * time.Millisecond)
-	case d >= time.Second:
-		d = d.Round(10 * time.Millisecond)
-	default:
-		d = d.Round(time.Millisecond)
-	}
-	s := d.String()
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func humanDuration(d time.Duration) string { return evidence.HumanDuration(d) }
 
 func orDash(s string) string {
 	if s == "" {

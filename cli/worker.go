@@ -25,19 +25,23 @@ Examples:
    drillctl worker --address temporal.internal:7233 --namespace dr \
        --tls-cert client.pem --tls-key client.key --tls-ca ca.pem
    TEMPORAL_API_KEY=... drillctl worker --address my-ns.a1b2c.tmprl.cloud:7233 --namespace my-ns.a1b2c`,
-		Flags: connectionFlags(),
+		Flags: append(connectionFlags(), evidenceFlags()...),
 		Action: func(c *ucli.Context) error {
+			acts, err := workerActivities(c)
+			if err != nil {
+				return err
+			}
 			cl, err := dial(c.Context, c)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			w := worker.New(cl, worker.Options{})
+			w := worker.New(cl, worker.Options{Activities: acts})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "start worker: %v", err)
 			}
-			fmt.Fprintf(stdio.Out, "worker polling task queue drillctl on %s (namespace %s); Ctrl-C to stop\n",
-				c.String("address"), c.String("namespace"))
+			fmt.Fprintf(stdio.Out, "worker polling task queue drillctl on %s (namespace %s); evidence: %s\nCtrl-C to stop\n",
+				c.String("address"), c.String("namespace"), signingNote(acts))
 			<-c.Context.Done()
 			w.Stop()
 			fmt.Fprintln(stdio.Out, "worker stopped")
@@ -58,15 +62,19 @@ Examples:
    drillctl dev
    drillctl dev --db-file /var/lib/drillctl/temporal.db --port 7233 --ui-port 8233
    drillctl dev --db-file :memory:          # nothing kept`,
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.StringFlag{Name: "db-file", Usage: "SQLite file (\":memory:\" keeps nothing) (default: under the user's state directory)"},
 			&ucli.StringFlag{Name: "ip", Value: "127.0.0.1", Usage: "address to listen on"},
 			&ucli.IntFlag{Name: "port", Value: 7233, Usage: "Temporal frontend (gRPC) port"},
 			&ucli.IntFlag{Name: "ui-port", Value: 8233, Usage: "Web UI port (-1: no UI)"},
 			&ucli.StringFlag{Name: "namespace", Value: "default", Usage: "namespace to register"},
 			&ucli.StringFlag{Name: "log-level", Value: "warn", Usage: "server log level: debug, info, warn, error"},
-		},
+		}, evidenceFlags()...),
 		Action: func(c *ucli.Context) error {
+			acts, err := workerActivities(c)
+			if err != nil {
+				return err
+			}
 			dbFile := c.String("db-file")
 			if dbFile == "" {
 				def, err := devserver.DefaultDBFile()
@@ -88,7 +96,7 @@ Examples:
 				return exitf(ExitUsage, "dev: %v", err)
 			}
 			defer cl.Close()
-			w := worker.New(cl, worker.Options{})
+			w := worker.New(cl, worker.Options{Activities: acts})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "dev: start worker: %v", err)
 			}
@@ -98,6 +106,7 @@ Examples:
 				fmt.Fprintf(stdio.Out, "Web UI           %s\n", ui)
 			}
 			fmt.Fprintf(stdio.Out, "Database         %s\n", dbFile)
+			fmt.Fprintf(stdio.Out, "Evidence         %s\n", signingNote(acts))
 			fmt.Fprintf(stdio.Out, "Worker           task queue drillctl\n\nRun a drill from another terminal:\n  drillctl drill run playbooks/examples/chat-platform-quarterly.yaml\nCtrl-C to stop.\n")
 			<-c.Context.Done()
 			fmt.Fprintln(stdio.Out, "stopping…")

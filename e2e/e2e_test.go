@@ -5,9 +5,12 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,6 +39,10 @@ import (
 // server is the embedded Temporal server shared by every test of the package.
 var server *devserver.Server
 
+// evidenceDir is the evidence store every test worker writes to (never the
+// user's own).
+var evidenceDir string
+
 // recordDir, when set, receives the histories of some drills, for the
 // workflows package's replay test:
 //
@@ -48,20 +55,77 @@ func recordHistory(t *testing.T, id, name string) {
 	if *recordDir == "" {
 		return
 	}
-	cl := dialServer(t)
+	h, err := history(t, dialServer(t), id)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(*recordDir, name), []byte(h), 0o644))
+}
+
+// history is a drill's whole Temporal history as JSON.
+func history(t *testing.T, cl worker.Client, id string) (string, error) {
 	iter := cl.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []*historypb.HistoryEvent
 	for iter.HasNext() {
 		e, err := iter.Next()
-		require.NoError(t, err)
+		if err != nil {
+			return "", err
+		}
 		events = append(events, e)
 	}
 	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(*recordDir, name), raw, 0o644))
+	return string(raw), err
+}
+
+// decodedPayloads is every payload of a history JSON, base64-decoded: what
+// the history really holds, in text.
+func decodedPayloads(t *testing.T, historyJSON string) string {
+	t.Helper()
+	var doc any
+	require.NoError(t, json.Unmarshal([]byte(historyJSON), &doc))
+	var b strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "data" {
+					if raw, err := base64.StdEncoding.DecodeString(s); err == nil {
+						b.Write(raw)
+						b.WriteByte('\n')
+					}
+					continue
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	return b.String()
+}
+
+// echoAuth wraps a handler, keeping every Authorization header it receives.
+func echoAuth(next http.Handler, seen *[]string) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			mu.Lock()
+			*seen = append(*seen, a)
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "drillctl-e2e-evidence-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	evidenceDir = dir
 	var logs bytes.Buffer
 	srv, err := devserver.Start(context.Background(), devserver.Config{
 		DBFile: ":memory:", Port: 0, UIPort: -1, LogWriter: &syncWriter{w: &logs},
@@ -73,6 +137,7 @@ func TestMain(m *testing.M) {
 	server = srv
 	code := m.Run()
 	srv.Stop()
+	os.RemoveAll(evidenceDir)
 	if code != 0 && testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "--- embedded server logs ---\n%s", logs.String())
 	}
@@ -93,10 +158,23 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // startWorker starts a drillctl worker on the shared server; stop it with the
 // returned function (also called at cleanup).
 func startWorker(t testing.TB) (stop func()) {
+	return startWorkerWith(t, testActivities(), nil)
+}
+
+// testActivities are the real activities, writing evidence to the test store.
+func testActivities() *activities.Activities {
+	acts := activities.New()
+	acts.Evidence = &evidence.Store{Dir: evidenceDir}
+	acts.Console = io.Discard
+	return acts
+}
+
+// startWorkerWith starts a worker with the given activities and SDK logger.
+func startWorkerWith(t testing.TB, acts *activities.Activities, logger *slog.Logger) (stop func()) {
 	t.Helper()
-	cl, err := worker.Dial(context.Background(), worker.Connection{Address: server.FrontendAddress(), Namespace: server.Namespace()})
+	cl, err := worker.Dial(context.Background(), worker.Connection{Address: server.FrontendAddress(), Namespace: server.Namespace(), Logger: logger})
 	require.NoError(t, err)
-	w := worker.New(cl, worker.Options{Activities: activities.New()})
+	w := worker.New(cl, worker.Options{Activities: acts})
 	require.NoError(t, w.Start())
 	var once sync.Once
 	stop = func() {

@@ -135,7 +135,7 @@ func TestE2E_LabPlantedPermissionDriftIsNamedExactly(t *testing.T) {
 }
 
 func TestE2E_DemoRunsTheQuarterlyDrillEndToEnd(t *testing.T) {
-	r := drillctl(t, "demo", "--output", "json", "--promote-delay", "1s")
+	r := drillctl(t, "demo", "--output", "json", "--promote-delay", "1s", "--evidence-dir", t.TempDir())
 	require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 	rec := decodeRecord(t, r)
 	assert.Equal(t, evidence.VerdictMet, rec.Verdict)

@@ -60,6 +60,8 @@ type Record struct {
 	Inventory     *Inventory        `json:"inventory,omitempty"`
 	Environment   Environment       `json:"environment,omitempty"`
 	Evidence      *EvidenceRef      `json:"evidence,omitempty"`
+	// EvidenceError says why no evidence bundle could be written.
+	EvidenceError string `json:"evidenceError,omitempty"`
 }
 
 // PlaybookRef names the playbook a drill ran and its content digest.

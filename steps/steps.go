@@ -34,6 +34,8 @@ type Input struct {
 	// Deadline, when set, is the instant by which the step must have
 	// succeeded across all its attempts (probes repeat until it).
 	Deadline *time.Time `json:"deadline,omitempty"`
+	// Playbook names the playbook the drill runs.
+	Playbook string `json:"playbook,omitempty"`
 	// OutageStartAt is the instant the outage_start step executed its action,
 	// once it has: RPO measurements count data written before it.
 	OutageStartAt *time.Time `json:"outageStartAt,omitempty"`
@@ -62,6 +64,13 @@ type Result struct {
 	ResolutionSeconds float64 `json:"resolutionSeconds,omitempty"`
 	// Inventory is the asset snapshot an inventory step took.
 	Inventory *evidence.Inventory `json:"inventory,omitempty"`
+}
+
+// EvidenceInput asks for a drill's evidence bundle to be written.
+type EvidenceInput struct {
+	Record evidence.Record `json:"record"`
+	// Playbook is the exact playbook file the drill ran.
+	Playbook []byte `json:"playbook"`
 }
 
 // Paging activities.

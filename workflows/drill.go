@@ -97,12 +97,21 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		rbCtx, _ := workflow.NewDisconnectedContext(ctx)
 		d.runDAG(rbCtx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
 	}
+	for i := range d.rec.Rollback {
+		if d.rec.Rollback[i].Status == evidence.StepPending {
+			d.rec.Rollback[i].Status = evidence.StepSkipped
+			d.rec.Rollback[i].Note = "not needed: the drill completed"
+		}
+	}
 
 	d.finish(ctx)
 	if d.rec.Verdict == evidence.VerdictMissed {
 		d.lifecycle(ctx, EventTargetMissed, fmt.Sprintf("Drill %s missed a target: %s", d.rec.DrillID, missedText(d.rec.Measures)))
 	}
 	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s ended: status %s, verdict %s.", d.rec.DrillID, d.rec.Status, d.rec.Verdict))
+	if workflow.GetVersion(ctx, "evidence-bundle", workflow.DefaultVersion, 1) == 1 {
+		d.writeEvidence(ctx)
+	}
 	if d.rec.Status != evidence.StatusCompleted {
 		return d.rec, temporal.NewNonRetryableApplicationError(d.rec.Reason, ErrDrillFailed, nil, d.rec)
 	}
@@ -379,4 +388,22 @@ func durationOr(d playbooks.Duration, def time.Duration) time.Duration {
 		return d.D()
 	}
 	return def
+}
+
+// writeEvidence writes the drill's evidence bundle as its last activity, so
+// the record outlives Temporal's history retention. A bundle that cannot be
+// written is said in the record; it does not change the drill's verdict.
+func (d *drill) writeEvidence(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+	})
+	var ref evidence.EvidenceRef
+	err := workflow.ExecuteActivity(ctx, steps.ActivityWriteEvidence,
+		steps.EvidenceInput{Record: *d.rec, Playbook: d.in.Playbook.Source.Raw}).Get(ctx, &ref)
+	if err != nil {
+		d.rec.EvidenceError = errorText(err)
+		return
+	}
+	d.rec.Evidence = &ref
 }

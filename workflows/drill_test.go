@@ -28,6 +28,9 @@ type fakeActivities struct{}
 func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
 func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
 func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error) { return nil, nil }
+func (fakeActivities) WriteEvidence(context.Context, steps.EvidenceInput) (*evidence.EvidenceRef, error) {
+	return nil, nil
+}
 
 // newSuite returns a test suite whose logs are dropped: failures speak
 // through assertions.
@@ -288,7 +291,10 @@ func TestDrill_SuccessRunsNoRollback(t *testing.T) {
 
 	rec, err := drillOutcome(t, env)
 	require.NoError(t, err)
-	assert.Equal(t, evidence.StepPending, stepRec(t, rec, "failback").Status)
+	failback := stepRec(t, rec, "failback")
+	assert.Equal(t, evidence.StepSkipped, failback.Status)
+	assert.Equal(t, "not needed: the drill completed", failback.Note)
+	assert.Nil(t, failback.StartedAt)
 	env.AssertExpectations(t)
 }
 
@@ -467,4 +473,42 @@ func TestDrill_StatusQueryShowsLiveSteps(t *testing.T) {
 	assert.Equal(t, evidence.StepSucceeded, stepRec(t, live, "a").Status)
 	assert.Equal(t, evidence.StepWaiting, stepRec(t, live, "gate").Status)
 	assert.Equal(t, evidence.StepPending, stepRec(t, live, "b").Status)
+}
+
+func TestDrill_WritesEvidenceLastAndKeepsItsReference(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(okResult(nil), nil)
+	var written evidence.Record
+	env.OnActivity(steps.ActivityWriteEvidence, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in steps.EvidenceInput) (*evidence.EvidenceRef, error) {
+			written = in.Record
+			return &evidence.EvidenceRef{Path: "/evidence/drill-test-1", ManifestDigest: "sha256:abc", Signed: true}, nil
+		}).Once()
+	in := input([]playbooks.Step{httpStep("a")})
+	in.Playbook.Source.Raw = []byte("the playbook")
+	env.ExecuteWorkflow(Drill, in)
+
+	rec, err := drillOutcome(t, env)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Evidence)
+	assert.Equal(t, "sha256:abc", rec.Evidence.ManifestDigest)
+	assert.Equal(t, evidence.StatusCompleted, written.Status, "the bundle holds the final record")
+	assert.NotNil(t, written.EndedAt)
+	assert.Equal(t, rec.Verdict, written.Verdict)
+	env.AssertExpectations(t)
+}
+
+func TestDrill_EvidenceThatCannotBeWrittenIsSaidButKeepsTheVerdict(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(okResult(nil), nil)
+	env.OnActivity(steps.ActivityWriteEvidence, mock.Anything, mock.Anything).Return(nil, errors.New("disk full"))
+	in := input([]playbooks.Step{httpStep("a")})
+	in.Playbook.Targets = playbooks.Targets{}
+	env.ExecuteWorkflow(Drill, in)
+
+	rec, err := drillOutcome(t, env)
+	require.NoError(t, err)
+	assert.Nil(t, rec.Evidence)
+	assert.Contains(t, rec.EvidenceError, "disk full")
+	assert.Equal(t, evidence.VerdictMet, rec.Verdict)
 }

@@ -94,7 +94,7 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 		StartToCloseTimeout: timeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
-	in := steps.Input{DrillID: d.rec.DrillID, Step: s, OutageStartAt: d.outageStartAt()}
+	in := steps.Input{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s, OutageStartAt: d.outageStartAt()}
 	if s.Type == playbooks.StepProbe {
 		deadline := workflow.Now(ctx).Add(timeout).UTC()
 		in.Deadline = &deadline
