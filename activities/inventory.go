@@ -63,6 +63,7 @@ func (a *Activities) RunInventory(ctx context.Context, in steps.Input) (*steps.R
 	}
 	inv.Order = order
 	inv.Ready, inv.Reason = applyReadiness(spec.Readiness, inv.Assets)
+	inv.Drift = a.inventoryDrift(in.Playbook, res.StartedAt, inv.Assets)
 	res.EndedAt = a.now()
 	res.Inventory = inv
 	res.Output = map[string]any{"ready": inv.Ready, "assets": len(inv.Assets), "notReady": notReadyNames(inv.Assets)}
@@ -234,4 +235,51 @@ func notReadyNames(assets []evidence.AssetStatus) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// inventoryDrift compares a snapshot with the previous drill of the same
+// playbook in the evidence store: assets added, removed and re-tiered. It
+// is nil when there is no earlier snapshot to compare with.
+func (a *Activities) inventoryDrift(playbook string, now time.Time, assets []evidence.AssetStatus) *evidence.Drift {
+	if playbook == "" {
+		return nil
+	}
+	store, err := a.evidenceStore()
+	if err != nil {
+		return nil
+	}
+	prev, err := store.Previous(playbook, now)
+	if err != nil || prev == nil || prev.Inventory == nil {
+		return nil
+	}
+	return DiffInventory(prev.DrillID, prev.Inventory.Assets, assets)
+}
+
+// DiffInventory lists what changed between two snapshots' assets.
+func DiffInventory(previousDrill string, before, after []evidence.AssetStatus) *evidence.Drift {
+	d := &evidence.Drift{PreviousDrill: previousDrill}
+	old := map[string]int{}
+	for _, a := range before {
+		old[a.Name] = a.Tier
+	}
+	seen := map[string]bool{}
+	for _, a := range after {
+		seen[a.Name] = true
+		tier, ok := old[a.Name]
+		switch {
+		case !ok:
+			d.Added = append(d.Added, a.Name)
+		case tier != a.Tier:
+			d.Retiered = append(d.Retiered, fmt.Sprintf("%s: tier %d → %d", a.Name, tier, a.Tier))
+		}
+	}
+	for _, a := range before {
+		if !seen[a.Name] {
+			d.Removed = append(d.Removed, a.Name)
+		}
+	}
+	sort.Strings(d.Added)
+	sort.Strings(d.Removed)
+	sort.Strings(d.Retiered)
+	return d
 }

@@ -158,3 +158,31 @@ func BenchmarkInventory500(b *testing.B) {
 	}
 	b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "assets/s")
 }
+
+func TestRunInventory_DriftAgainstThePreviousDrillOfThePlaybook(t *testing.T) {
+	store := &evidence.Store{Dir: t.TempDir()}
+	prev := evidence.Record{SchemaVersion: 1, DrillID: "drill-chat-prev", Playbook: evidence.PlaybookRef{Name: "chat"},
+		StartedAt: time.Now().Add(-90 * 24 * time.Hour), Status: evidence.StatusCompleted,
+		Inventory: &evidence.Inventory{Assets: []evidence.AssetStatus{{Name: "chat-api", Tier: 2}, {Name: "fax", Tier: 3}}}}
+	_, err := store.Write(prev, nil, nil, evidence.RenderOptions{})
+	require.NoError(t, err)
+
+	a := newActivities(nil)
+	a.Evidence = store
+	in := inventoryStep(playbooks.InventoryStep{Assets: []playbooks.Asset{
+		{Name: "chat-api", Tier: 1, Check: playbooks.Check{Exec: &playbooks.ExecStep{Command: []string{"true"}}}},
+		{Name: "search", Tier: 2, Check: playbooks.Check{Exec: &playbooks.ExecStep{Command: []string{"true"}}}},
+	}})
+	in.Playbook = "chat"
+	res, err := run(t, a, "RunInventory", in)
+	require.NoError(t, err)
+	require.NotNil(t, res.Inventory.Drift)
+	assert.Equal(t, &evidence.Drift{PreviousDrill: "drill-chat-prev", Added: []string{"search"}, Removed: []string{"fax"},
+		Retiered: []string{"chat-api: tier 2 → 1"}}, res.Inventory.Drift)
+	assert.Equal(t, []string{"chat-api", "search"}, res.Inventory.Order)
+
+	in.Playbook = "another"
+	res, err = run(t, a, "RunInventory", in)
+	require.NoError(t, err)
+	assert.Nil(t, res.Inventory.Drift, "no earlier drill of this playbook")
+}

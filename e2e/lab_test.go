@@ -147,3 +147,37 @@ func TestE2E_DemoRunsTheQuarterlyDrillEndToEnd(t *testing.T) {
 	require.Len(t, rec.Approvals, 1)
 	assert.Equal(t, "coordinator", rec.Approvals[0].By)
 }
+
+func TestE2E_DryRunChecksReadinessAndTouchesNothing(t *testing.T) {
+	startWorker(t)
+	l := startTestLab(t, 100*time.Millisecond, 300*time.Millisecond)
+	r := drillctl(t, "drill", "run", "../playbooks/examples/chat-platform-quarterly.yaml", "--dry-run",
+		"--set", "primary="+l.PrimaryURL(), "--set", "standby="+l.StandbyURL(), "--output", "json")
+	assert.Equal(t, 3, r.code, "a dry run measures nothing: incomplete")
+	rec := decodeRecord(t, r)
+	require.NotNil(t, rec.Inventory)
+	assert.True(t, rec.Inventory.Ready)
+	assert.Len(t, rec.Inventory.Assets, 5)
+	assert.Equal(t, []string{"primary-site", "chat-api", "permissions", "standby-site", "approvals-app"}, rec.Inventory.Order)
+	for _, s := range rec.Steps[1:] {
+		assert.Equal(t, evidence.StepSkipped, s.Status, s.ID)
+	}
+	assert.Equal(t, 0, l.Truth().Failovers)
+}
+
+func TestE2E_NotReadyStopsTheDrillBeforeAnythingIsTouched(t *testing.T) {
+	startWorker(t)
+	l := startTestLab(t, 100*time.Millisecond, 300*time.Millisecond)
+	resp, err := http.Post(l.PrimaryURL()+"/lab/faults/kill-primary", "application/json", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	r := drillctl(t, "drill", "run", "../playbooks/examples/chat-platform-quarterly.yaml",
+		"--set", "primary="+l.PrimaryURL(), "--set", "standby="+l.StandbyURL(), "--output", "json")
+	assert.Equal(t, 4, r.code)
+	rec := decodeRecord(t, r)
+	require.NotNil(t, rec.Inventory)
+	assert.False(t, rec.Inventory.Ready)
+	assert.Contains(t, rec.Reason, `step "inventory" failed: not ready: tier 1`)
+	assert.Contains(t, rec.Inventory.Reason, "primary-site degraded", "the killed primary answers, with 503")
+	assert.Equal(t, 0, l.Truth().Failovers, "no failover was attempted")
+}
