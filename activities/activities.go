@@ -27,6 +27,10 @@ type Activities struct {
 	SigningKey ed25519.PrivateKey
 	// ReportTZ is the zone reports render instants in (nil: UTC).
 	ReportTZ *time.Location
+	// AckBaseURL and AckKey make pages carry a one-click acknowledgement
+	// link (package acklink); without them pages say how to ack from a terminal.
+	AckBaseURL string
+	AckKey     []byte
 }
 
 // New returns Activities using the real world: the default HTTP transport,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -29,12 +31,19 @@ func newActivities(env map[string]string) *Activities {
 	return a
 }
 
+// newActivityEnv is Temporal's activity test environment with a registered.
+func newActivityEnv(a *Activities) *testsuite.TestActivityEnvironment {
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	return env
+}
+
 // run executes one activity method in Temporal's activity test environment.
 func run(t *testing.T, a *Activities, name string, in steps.Input) (*steps.Result, error) {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(a)
+	env := newActivityEnv(a)
 	v, err := env.ExecuteActivity(name, in)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/drillctl/drillctl/acklink"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/steps"
 )
@@ -32,20 +33,39 @@ type pageMessage struct {
 	Title    string `json:"title"`
 	Text     string `json:"text"`
 	// AckCommand is how to acknowledge from a terminal.
-	AckCommand string    `json:"ackCommand,omitempty"`
-	SentAt     time.Time `json:"sentAt"`
+	AckCommand string `json:"ackCommand,omitempty"`
+	// AckURL acknowledges with one click (a signed, single-use link).
+	AckURL   string    `json:"ackUrl,omitempty"`
+	Severity string    `json:"severity,omitempty"`
+	DedupKey string    `json:"dedupKey,omitempty"`
+	SentAt   time.Time `json:"sentAt"`
 }
 
 // SendPage sends one page to one channel of one contact. SentAt, the start
 // of the response-time clock, is taken just before the page goes out.
 func (a *Activities) SendPage(ctx context.Context, in steps.PageInput) (*steps.PageResult, error) {
+	event := in.Event
+	if event == "" {
+		event = "page"
+	}
 	msg := pageMessage{
-		DrillID: in.DrillID, Playbook: in.Playbook, Step: in.Step, Event: "page", Level: in.Level, Contact: in.Contact,
+		DrillID: in.DrillID, Playbook: in.Playbook, Step: in.Step, Event: event, Level: in.Level, Contact: in.Contact,
 		Title:      fmt.Sprintf("DR drill %s: please acknowledge (level %d)", in.Playbook, in.Level),
 		Text:       in.Message,
 		AckCommand: fmt.Sprintf("drillctl drill ack %s --step %s --as %s", in.DrillID, in.Step, in.Contact),
+		DedupKey:   in.DrillID + "/" + in.Step,
 	}
-	return a.send(ctx, in.Channel, in.ContactName, msg)
+	if event == "resolve" {
+		msg.Title, msg.AckCommand = fmt.Sprintf("DR drill %s: acknowledged", in.Playbook), ""
+	} else if len(a.AckKey) > 0 && a.AckBaseURL != "" {
+		msg.AckURL = acklink.URL(a.AckBaseURL, acklink.Sign(a.AckKey, acklink.Token{
+			DrillID: in.DrillID, Step: in.Step, Contact: in.Contact, Level: in.Level, Expires: in.AckExpires}))
+	}
+	res, err := a.send(ctx, in.Channel, in.ContactName, msg)
+	if res != nil {
+		res.AckURL = msg.AckURL != ""
+	}
+	return res, err
 }
 
 // Notify sends a message to every channel of every contact; one failing
@@ -96,7 +116,9 @@ func (a *Activities) send(ctx context.Context, ch playbooks.Channel, contactName
 	switch {
 	case ch.Console != nil:
 		line := fmt.Sprintf("[%s] %s → %s (%s): %s", strings.ToUpper(msg.Event), msg.Title, msg.Contact, contactName, msg.Text)
-		if msg.AckCommand != "" {
+		if msg.AckURL != "" {
+			line += " — ack: " + msg.AckURL
+		} else if msg.AckCommand != "" {
 			line += " — ack: " + msg.AckCommand
 		}
 		if ch.Console.Prefix != "" {
@@ -107,14 +129,43 @@ func (a *Activities) send(ctx context.Context, ch playbooks.Channel, contactName
 		return res, nil
 	case ch.Webhook != nil:
 		body, _ := json.Marshal(msg)
-		target, err := a.postJSON(ctx, sec, ch.Webhook.URL, ch.Webhook.Headers, ch.Webhook.Secret, body)
-		res.Target = target
-		if err != nil {
-			return nil, sec.scrubErr(err)
-		}
-		return res, nil
+		target, err := a.postJSON(ctx, sec, ch.Webhook.URL, ch.Webhook.Headers, ch.Webhook.Secret, body, nil)
+		return sent(res, target, sec, err)
+	case ch.Slack != nil:
+		target, err := a.postJSON(ctx, sec, ch.Slack.URL, nil, "", slackBody(msg), nil)
+		return sent(res, target, sec, err)
+	case ch.DingTalk != nil:
+		target, err := a.sendDingTalk(ctx, sec, *ch.DingTalk, msg)
+		return sent(res, target, sec, err)
+	case ch.PagerDuty != nil:
+		target, err := a.sendPagerDuty(ctx, sec, *ch.PagerDuty, msg)
+		return sent(res, target, sec, err)
+	case ch.Email != nil:
+		target, err := a.sendEmail(ctx, sec, *ch.Email, contactName, msg)
+		return sent(res, target, sec, err)
 	}
-	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s channels are not supported by this release yet", kind), "Unsupported", nil)
+	return nil, temporal.NewNonRetryableApplicationError("a channel needs one of webhook, slack, dingtalk, pagerduty, email or console", "BadStep", nil)
+}
+
+// sent finishes a send: the target is recorded, an error is scrubbed.
+func sent(res *steps.PageResult, target string, sec *secrets, err error) (*steps.PageResult, error) {
+	res.Target = target
+	if err != nil {
+		return nil, sec.scrubErr(err)
+	}
+	return res, nil
+}
+
+// text is the message's text with the ways to acknowledge.
+func (m pageMessage) text() string {
+	t := m.Text
+	if m.AckURL != "" {
+		t += "\n\nAcknowledge: " + m.AckURL
+	}
+	if m.AckCommand != "" {
+		t += "\nor from a terminal: " + m.AckCommand
+	}
+	return t
 }
 
 func (a *Activities) console() io.Writer {
@@ -127,7 +178,8 @@ func (a *Activities) console() io.Writer {
 // postJSON posts body to a URL (secrets resolved), signing it with
 // HMAC-SHA256 when a secret is given. It returns the target's host, which is
 // safe to record.
-func (a *Activities) postJSON(ctx context.Context, sec *secrets, rawURL string, headers map[string]string, secret string, body []byte) (string, error) {
+func (a *Activities) postJSON(ctx context.Context, sec *secrets, rawURL string, headers map[string]string, secret string, body []byte,
+	check func(status int, body []byte) error) (string, error) {
 	u, err := sec.resolve(rawURL)
 	if err != nil {
 		return "", temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
@@ -164,9 +216,14 @@ func (a *Activities) postJSON(ctx context.Context, sec *secrets, rawURL string, 
 		return host, fmt.Errorf("webhook %s: %s", host, sec.scrub(err.Error()))
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return host, fmt.Errorf("webhook %s: status %d", host, resp.StatusCode)
+		return host, fmt.Errorf("%s: status %d: %s", host, resp.StatusCode, sec.scrub(truncate(strings.TrimSpace(string(answer)), 200)))
+	}
+	if check != nil {
+		if err := check(resp.StatusCode, answer); err != nil {
+			return host, fmt.Errorf("%s: %w", host, err)
+		}
 	}
 	return host, nil
 }

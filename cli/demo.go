@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
+	"github.com/drillctl/drillctl/acklink"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/lab"
@@ -95,10 +98,22 @@ func runDemo(c *ucli.Context, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	acts.Console = io.Discard
+	// bob answers his page through the one-click link it carries.
+	links := make(chan string, 8)
+	var console io.Writer = io.Discard
 	if format == "text" {
-		acts.Console = prefixWriter{w: stdio.Out, prefix: "  📟 "}
+		console = prefixWriter{w: stdio.Out, prefix: "  📟 "}
 	}
+	acts.Console = linkWatcher{w: console, contact: "bob", links: links}
+	ackKey, err := acklink.NewKey()
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	stopAck, err := serveAckLinks("127.0.0.1:0", "", ackKey, cl, acts)
+	if err != nil {
+		return err
+	}
+	defer stopAck()
 	w := worker.New(cl, worker.Options{Activities: acts})
 	if err := w.Start(); err != nil {
 		return exitf(ExitUsage, "demo: start worker: %v", err)
@@ -125,7 +140,7 @@ func runDemo(c *ucli.Context, stdio IO) error {
 	}
 	humans, stopHumans := context.WithCancel(ctx)
 	defer stopHumans()
-	go simulateHumans(humans, cl, run.GetID(), say)
+	go simulateHumans(humans, cl, run.GetID(), links, say)
 
 	if format == "text" {
 		if err := newProgress(stdio.Out, false).follow(ctx, cl, run.GetID()); err != nil {
@@ -155,16 +170,27 @@ func demoPlaybook(file string) (*playbooks.Playbook, error) {
 }
 
 // simulateHumans plays the people of the demo: alice never answers her page;
-// bob, her successor, acknowledges a moment after his; the coordinator gives
-// the go when asked.
-func simulateHumans(ctx context.Context, cl worker.Client, id string, say func(string, ...any)) {
-	acked, approved := map[string]bool{}, map[string]bool{}
+// bob, her successor, clicks the ack link of his a moment after it arrives;
+// the coordinator gives the go when asked.
+func simulateHumans(ctx context.Context, cl worker.Client, id string, links <-chan string, say func(string, ...any)) {
+	approved := map[string]bool{}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case link := <-links:
+			go func() {
+				time.Sleep(1500 * time.Millisecond) // bob reads his page
+				resp, err := http.Post(link, "application/x-www-form-urlencoded", nil)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						say("  👤 bob clicked the ack link in his page")
+					}
+				}
+			}()
 		case <-tick.C:
 		}
 		rec, err := queryStatus(ctx, cl, id)
@@ -175,33 +201,7 @@ func simulateHumans(ctx context.Context, cl worker.Client, id string, say func(s
 			return
 		}
 		for _, s := range rec.Steps {
-			switch {
-			case s.Type == "page" && s.Status == evidence.StepRunning && !acked[s.ID]:
-				v, err := cl.QueryWorkflow(ctx, workflows.EscalationID(id, s.ID), "", workflows.QueryStatus)
-				if err != nil {
-					continue
-				}
-				var esc workflows.EscalationResult
-				if v.Get(&esc) != nil {
-					continue
-				}
-				for _, p := range esc.Pages {
-					if p.Contact == "bob" && !acked[s.ID] {
-						acked[s.ID] = true
-						go func(step string) {
-							time.Sleep(1500 * time.Millisecond) // bob reads his page
-							_, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-								WorkflowID: workflows.EscalationID(id, step), UpdateName: workflows.UpdateAck,
-								Args:         []any{workflows.AckInput{By: "bob", Via: "demo"}},
-								WaitForStage: client.WorkflowUpdateStageCompleted,
-							})
-							if err == nil {
-								say("  👤 bob acknowledged the page")
-							}
-						}(s.ID)
-					}
-				}
-			case s.Type == "approval" && s.Status == evidence.StepWaiting && !approved[s.ID]:
+			if s.Type == "approval" && s.Status == evidence.StepWaiting && !approved[s.ID] {
 				approved[s.ID] = true
 				h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 					WorkflowID: id, UpdateName: workflows.UpdateApprove,
@@ -214,6 +214,27 @@ func simulateHumans(ctx context.Context, cl worker.Client, id string, say func(s
 			}
 		}
 	}
+}
+
+// linkWatcher passes console pages through, and hands on the ack link of
+// every page sent to one contact.
+type linkWatcher struct {
+	w       io.Writer
+	contact string
+	links   chan<- string
+}
+
+func (l linkWatcher) Write(b []byte) (int, error) {
+	line := string(b)
+	if strings.Contains(line, "→ "+l.contact+" (") {
+		if _, link, ok := strings.Cut(line, " — ack: "); ok && strings.HasPrefix(link, "http") {
+			select {
+			case l.links <- strings.TrimSpace(link):
+			default:
+			}
+		}
+	}
+	return l.w.Write(b)
 }
 
 // writeDemoSummary adds what the lab knows to the scorecard.
@@ -234,9 +255,6 @@ func writeDemoSummary(w io.Writer, rec *evidence.Record, truth lab.Truth) {
 	if truth.OutageStartedAt != nil && truth.RestoredAt != nil {
 		fmt.Fprintf(w, "  the lab's truth: outage %s, %d writes lost\n",
 			humanDuration(truth.RestoredAt.Sub(*truth.OutageStartedAt)), truth.LostWrites)
-	}
-	if rec.Evidence != nil {
-		fmt.Fprintf(w, "  evidence: %s\n", rec.Evidence.Path)
 	}
 }
 

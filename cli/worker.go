@@ -25,7 +25,7 @@ Examples:
    drillctl worker --address temporal.internal:7233 --namespace dr \
        --tls-cert client.pem --tls-key client.key --tls-ca ca.pem
    TEMPORAL_API_KEY=... drillctl worker --address my-ns.a1b2c.tmprl.cloud:7233 --namespace my-ns.a1b2c`,
-		Flags: append(connectionFlags(), evidenceFlags()...),
+		Flags: append(append(connectionFlags(), evidenceFlags()...), ackFlags("")...),
 		Action: func(c *ucli.Context) error {
 			acts, err := workerActivities(c)
 			if err != nil {
@@ -36,6 +36,11 @@ Examples:
 				return err
 			}
 			defer cl.Close()
+			stopAck, err := startAckServer(c, cl, acts)
+			if err != nil {
+				return err
+			}
+			defer stopAck()
 			w := worker.New(cl, worker.Options{Activities: acts})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "start worker: %v", err)
@@ -69,7 +74,7 @@ Examples:
 			&ucli.IntFlag{Name: "ui-port", Value: 8233, Usage: "Web UI port (-1: no UI)"},
 			&ucli.StringFlag{Name: "namespace", Value: "default", Usage: "namespace to register"},
 			&ucli.StringFlag{Name: "log-level", Value: "warn", Usage: "server log level: debug, info, warn, error"},
-		}, evidenceFlags()...),
+		}, append(evidenceFlags(), ackFlags("127.0.0.1:8234")...)...),
 		Action: func(c *ucli.Context) error {
 			acts, err := workerActivities(c)
 			if err != nil {
@@ -96,6 +101,11 @@ Examples:
 				return exitf(ExitUsage, "dev: %v", err)
 			}
 			defer cl.Close()
+			stopAck, err := startAckServer(c, cl, acts)
+			if err != nil {
+				return err
+			}
+			defer stopAck()
 			w := worker.New(cl, worker.Options{Activities: acts})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "dev: start worker: %v", err)
@@ -107,6 +117,9 @@ Examples:
 			}
 			fmt.Fprintf(stdio.Out, "Database         %s\n", dbFile)
 			fmt.Fprintf(stdio.Out, "Evidence         %s\n", signingNote(acts))
+			if acts.AckBaseURL != "" {
+				fmt.Fprintf(stdio.Out, "Ack links        %s/ack/…\n", acts.AckBaseURL)
+			}
 			fmt.Fprintf(stdio.Out, "Worker           task queue drillctl\n\nRun a drill from another terminal:\n  drillctl drill run playbooks/examples/chat-platform-quarterly.yaml\nCtrl-C to stop.\n")
 			<-c.Context.Done()
 			fmt.Fprintln(stdio.Out, "stopping…")

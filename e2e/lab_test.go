@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -146,6 +147,50 @@ func TestE2E_DemoRunsTheQuarterlyDrillEndToEnd(t *testing.T) {
 	require.NotNil(t, rec.Measures.RPO.AchievedSeconds)
 	require.Len(t, rec.Approvals, 1)
 	assert.Equal(t, "coordinator", rec.Approvals[0].By)
+	require.Len(t, rec.Acks, 1)
+	assert.Equal(t, "link", rec.Acks[0].Via, "bob clicked the one-click link in his page")
+	require.NotNil(t, rec.Evidence, rec.EvidenceError)
+}
+
+func TestE2E_AckThroughTheCLIIsRefusedForSomeoneNotPaged(t *testing.T) {
+	startWorker(t)
+	text := `apiVersion: drillctl/v1
+kind: Playbook
+metadata: {name: e2e-page}
+targets: {response: 15m}
+contacts:
+  alice: {name: Alice, channels: [{console: {}}]}
+  bob: {name: Bob, channels: [{console: {}}]}
+escalation:
+  admins:
+    levels:
+      - {contacts: [alice], ackTimeout: 10m}
+      - {contacts: [bob], ackTimeout: 10m}
+steps:
+  - {id: page, type: page, escalation: admins}
+`
+	start := drillctl(t, "drill", "run", writePlaybook(t, text), "--detach")
+	require.Equal(t, 0, start.code, start.stderr)
+	id := strings.TrimSpace(start.stdout)
+	waitForStep(t, id, "page", evidence.StepRunning)
+	var refused result
+	require.Eventually(t, func() bool {
+		refused = drillctl(t, "drill", "ack", id, "--as", "bob")
+		return strings.Contains(refused.stderr, "was not paged")
+	}, 10*time.Second, 50*time.Millisecond, "the escalation is up: %s", refused.stderr)
+	assert.Equal(t, 1, refused.code)
+	assert.Contains(t, refused.stderr, `"bob" was not paged by step "page" (paged so far: [alice])`)
+
+	ok := drillctl(t, "drill", "ack", id, "--step", "page", "--as", "alice", "--output", "json")
+	require.Equal(t, 0, ok.code, ok.stderr)
+	res := drillctl(t, "drill", "result", id, "--wait", "--output", "json")
+	require.Equal(t, 0, res.code, res.stderr)
+	rec := decodeRecord(t, res)
+	assert.Equal(t, "alice", rec.Measures.Response.AckedBy)
+	assert.Equal(t, 1, rec.Measures.Response.Level)
+	assert.Equal(t, evidence.VerdictMet, rec.Measures.Response.Verdict)
+	require.Len(t, rec.Acks, 1)
+	assert.Equal(t, "cli", rec.Acks[0].Via)
 }
 
 func TestE2E_DryRunChecksReadinessAndTouchesNothing(t *testing.T) {

@@ -93,6 +93,8 @@ type PageInput struct {
 	// AckExpires is when the acknowledgement link stops working: the end of
 	// the level's wait.
 	AckExpires time.Time `json:"ackExpires"`
+	// Event is "page" (default) or "resolve" (the page was acknowledged).
+	Event string `json:"event,omitempty"`
 }
 
 // PageResult says when and where a page was sent.

@@ -89,6 +89,7 @@ func Escalation(ctx workflow.Context, in EscalationInput) (*EscalationResult, er
 			}
 			if acked {
 				e.res.Outcome = OutcomeAcked
+				e.resolve(pagesCtx)
 				return e.res, nil
 			}
 		}
@@ -134,6 +135,31 @@ func (e *escalation) pageLevel(ctx workflow.Context, round, level int, l playboo
 				e.res.Pages = append(e.res.Pages, page)
 			})
 		}
+	}
+}
+
+// resolve closes the incidents the escalation opened in PagerDuty once
+// someone acknowledged; a failure to resolve changes nothing.
+func (e *escalation) resolve(ctx workflow.Context) {
+	var futures []workflow.Future
+	names := make([]string, 0, len(e.paged))
+	for name := range e.paged {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		contact := e.in.Contacts[name]
+		for _, ch := range contact.Channels {
+			if ch.PagerDuty == nil {
+				continue
+			}
+			futures = append(futures, workflow.ExecuteActivity(ctx, steps.ActivitySendPage, steps.PageInput{
+				DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: e.paged[name], Round: e.round,
+				Contact: name, ContactName: contact.Name, Channel: ch, Message: e.in.Message, Event: "resolve"}))
+		}
+	}
+	for _, f := range futures {
+		_ = f.Get(ctx, nil)
 	}
 }
 

@@ -193,3 +193,18 @@ func TestDrill_PageStepMeasuresResponseTime(t *testing.T) {
 	assert.Len(t, rec.Pages, 3)
 	require.Len(t, rec.Acks, 1)
 }
+
+func TestEscalation_AcknowledgedPagerDutyIncidentsAreResolved(t *testing.T) {
+	env, sent := pagerEnv(t)
+	in := escalationInput()
+	in.Contacts["alice"] = playbooks.Contact{Name: "Alice", Channels: []playbooks.Channel{{PagerDuty: &playbooks.PagerDutyChannel{RoutingKey: "${env:PD}"}}}}
+	ackAt(t, env, time.Minute, "alice", nil)
+	env.ExecuteWorkflow(Escalation, in)
+
+	res := escalationResult(t, env)
+	assert.Equal(t, OutcomeAcked, res.Outcome)
+	require.Len(t, *sent, 2)
+	assert.Equal(t, "", (*sent)[0].Event)
+	assert.Equal(t, "resolve", (*sent)[1].Event)
+	assert.Equal(t, "alice", (*sent)[1].Contact)
+}

@@ -1,0 +1,73 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/drillctl/drillctl/acklink"
+	"github.com/drillctl/drillctl/activities"
+	"github.com/drillctl/drillctl/worker"
+)
+
+// ackFlags configure the one-click acknowledgement links pages carry.
+func ackFlags(defaultAddr string) []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "ack-addr", Value: defaultAddr, Usage: "serve one-click ack links on this `HOST:PORT` (empty: pages carry no link)", Category: "Paging"},
+		&ucli.StringFlag{Name: "ack-url", Usage: "the links' public base `URL`, when people reach the worker through another name (default: http://ACK-ADDR)", Category: "Paging"},
+		&ucli.StringFlag{Name: "ack-key", Usage: "key `FILE` that signs the links (created when missing; default: under the user's state directory)", Category: "Paging"},
+	}
+}
+
+// startAckServer serves ack links when --ack-addr is set and tells the
+// activities to put them in pages. The returned stop function is never nil.
+func startAckServer(c *ucli.Context, cl worker.Client, acts *activities.Activities) (func(), error) {
+	addr := c.String("ack-addr")
+	if addr == "" {
+		return func() {}, nil
+	}
+	keyFile := c.String("ack-key")
+	if keyFile == "" {
+		dir := os.Getenv("XDG_STATE_HOME")
+		if dir == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return nil, exitf(ExitUsage, "ack links: %v (pass --ack-key)", err)
+			}
+			dir = filepath.Join(home, ".local", "state")
+		}
+		keyFile = filepath.Join(dir, "drillctl", "ack.key")
+	}
+	key, err := acklink.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, exitf(ExitUsage, "ack links: %v", err)
+	}
+	return serveAckLinks(addr, c.String("ack-url"), key, cl, acts)
+}
+
+// serveAckLinks serves ack links signed with key on addr, and tells the
+// activities to put them in pages.
+func serveAckLinks(addr, publicURL string, key []byte, cl worker.Client, acts *activities.Activities) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, exitf(ExitUsage, "ack links: %s is in use (%v); pick another with --ack-addr, or --ack-addr '' for none", addr, err)
+	}
+	srv := &http.Server{Handler: acklink.Handler(key, worker.LinkAcker{Client: cl}, nil), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(os.Stderr, "drillctl: ack links: %v\n", err)
+		}
+	}()
+	acts.AckKey = key
+	acts.AckBaseURL = publicURL
+	if acts.AckBaseURL == "" {
+		acts.AckBaseURL = "http://" + ln.Addr().String()
+	}
+	return func() { srv.Close() }, nil
+}
