@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -362,6 +363,32 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
 	}
+	target := strings.TrimRight(base, "/") + "/replication/canary"
+	return a.canaryLoop(ctx, sec, interval, func(seq int, at time.Time) error {
+		body, _ := json.Marshal(canaryDoc{ID: fmt.Sprintf("%s-%06d", in.DrillID, seq), At: at})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := a.client().Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}), nil
+}
+
+// canaryLoop calls write every interval until the workflow cancels the
+// activity (when the outage begins). Failed writes (the primary fenced or
+// down) are counted, not fatal. It returns normally on cancellation, with
+// the counts.
+func (a *Activities) canaryLoop(ctx context.Context, sec *secrets, interval time.Duration, write func(seq int, at time.Time) error) *steps.Result {
 	res := &steps.Result{StartedAt: a.now(), ResolutionSeconds: interval.Seconds()}
 	var written, failed int
 	var last time.Time
@@ -370,20 +397,7 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 	defer tick.Stop()
 	for seq := 1; ; seq++ {
 		at := a.now()
-		body, _ := json.Marshal(canaryDoc{ID: fmt.Sprintf("%s-%06d", in.DrillID, seq), At: at})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/replication/canary", strings.NewReader(string(body)))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-			var resp *http.Response
-			if resp, err = a.client().Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode/100 != 2 {
-					err = fmt.Errorf("status %d", resp.StatusCode)
-				}
-			}
-		}
-		if err != nil {
+		if err := write(seq, at); err != nil {
 			failed++
 			lastErr = sec.scrub(err.Error())
 		} else {
@@ -400,7 +414,7 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 			if !last.IsZero() {
 				res.Output["lastWrittenAt"] = last.Format(time.RFC3339Nano)
 			}
-			return res, nil
+			return res
 		case <-tick.C:
 		}
 	}

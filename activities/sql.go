@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/drillctl/drillctl/playbooks"
@@ -217,7 +216,6 @@ func (a *Activities) writeSQLCanaries(ctx context.Context, in steps.Input, c *pl
 		return nil, err
 	}
 	sec := a.secrets()
-	res := &steps.Result{StartedAt: a.now(), ResolutionSeconds: interval.Seconds()}
 	conn, err := a.connect(ctx, sec, c.Primary)
 	if err != nil {
 		return nil, err
@@ -227,49 +225,24 @@ func (a *Activities) writeSQLCanaries(ctx context.Context, in steps.Input, c *pl
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("create %s on the primary: %s", table, sec.scrub(err.Error()))
 	}
-	var written, failed int
-	var last time.Time
-	lastErr := ""
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
 	defer func() {
 		if conn != nil {
 			conn.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	for seq := 1; ; seq++ {
-		at := a.now()
+	return a.canaryLoop(ctx, sec, interval, func(seq int, at time.Time) error {
 		if conn == nil {
-			conn, err = a.connect(ctx, sec, c.Primary)
-		}
-		if conn != nil {
-			_, err = conn.Exec(ctx, "INSERT INTO "+table+" (id, drill_id, written_at) VALUES ($1, $2, $3)",
-				fmt.Sprintf("%s-%06d", in.DrillID, seq), in.DrillID, at)
-			if err != nil && conn.IsClosed() {
-				conn = nil
+			if conn, err = a.connect(ctx, sec, c.Primary); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			failed++
-			lastErr = sec.scrub(err.Error())
-		} else {
-			written++
-			last = at
+		_, err := conn.Exec(ctx, "INSERT INTO "+table+" (id, drill_id, written_at) VALUES ($1, $2, $3)",
+			fmt.Sprintf("%s-%06d", in.DrillID, seq), in.DrillID, at)
+		if err != nil && conn.IsClosed() {
+			conn = nil // reconnect on the next write
 		}
-		if ctx.Err() == nil {
-			activity.RecordHeartbeat(ctx, written)
-		}
-		select {
-		case <-ctx.Done():
-			res.EndedAt = a.now()
-			res.Output = map[string]any{"written": written, "failedWrites": failed, "lastError": lastErr}
-			if !last.IsZero() {
-				res.Output["lastWrittenAt"] = last.Format(time.RFC3339Nano)
-			}
-			return res, nil
-		case <-tick.C:
-		}
-	}
+		return err
+	}), nil
 }
 
 // verifySQLCanaries reads the newest marker of this drill written before

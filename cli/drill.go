@@ -470,45 +470,23 @@ func executionStatus(s enumspb.WorkflowExecutionStatus) string {
 }
 
 func drillStatus(c *ucli.Context, stdio IO) error {
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(c, "DRILL_ID")
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	rec, err := fetchRecord(c.Context, cl, id, false)
-	if err != nil {
-		return exitf(ExitUsage, "%v", err)
-	}
-	if format == "json" {
-		return writeJSON(stdio.Out, rec)
-	}
-	writeScorecard(stdio.Out, rec)
-	return nil
+	return onDrill(c, func(format, id string, cl worker.Client) error {
+		rec, err := fetchRecord(c.Context, cl, id, false)
+		if err != nil {
+			return exitf(ExitUsage, "%v", err)
+		}
+		if format == "json" {
+			return writeJSON(stdio.Out, rec)
+		}
+		writeScorecard(stdio.Out, rec)
+		return nil
+	})
 }
 
 func drillWatch(c *ucli.Context, stdio IO) error {
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(c, "DRILL_ID")
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	return followToEnd(c.Context, cl, id, stdio, format, format == "text")
+	return onDrill(c, func(format, id string, cl worker.Client) error {
+		return followToEnd(c.Context, cl, id, stdio, format, format == "text")
+	})
 }
 
 func drillApprove(c *ucli.Context, stdio IO) error {
@@ -550,54 +528,34 @@ func drillApprove(c *ucli.Context, stdio IO) error {
 }
 
 func drillAck(c *ucli.Context, stdio IO) error {
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	id, err := oneArg(c, "DRILL_ID")
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	step := c.String("step")
-	if step == "" {
-		rec, err := queryStatus(c.Context, cl, id)
-		if err != nil {
-			return exitf(ExitUsage, "ack: %v", err)
-		}
-		var running []string
-		for _, s := range rec.Steps {
-			if s.Type == "page" && s.Status == evidence.StepRunning {
-				running = append(running, s.ID)
+	return onDrill(c, func(format, id string, cl worker.Client) error {
+		step := c.String("step")
+		if step == "" {
+			rec, err := queryStatus(c.Context, cl, id)
+			if err != nil {
+				return exitf(ExitUsage, "ack: %v", err)
 			}
+			var running []string
+			for _, s := range rec.Steps {
+				if s.Type == "page" && s.Status == evidence.StepRunning {
+					running = append(running, s.ID)
+				}
+			}
+			if len(running) != 1 {
+				return exitf(ExitUsage, "ack: %d page steps of %s are running (%v): name one with --step", len(running), id, running)
+			}
+			step = running[0]
 		}
-		if len(running) != 1 {
-			return exitf(ExitUsage, "ack: %d page steps of %s are running (%v): name one with --step", len(running), id, running)
+		a, err := worker.Ack(c.Context, cl, id, step, c.String("as"), "cli")
+		if err != nil {
+			return exitf(ExitUsage, "ack %s of %s: %v", step, id, notFound(workflows.EscalationID(id, step), err))
 		}
-		step = running[0]
-	}
-	handle, err := cl.UpdateWorkflow(c.Context, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.EscalationID(id, step),
-		UpdateName:   workflows.UpdateAck,
-		Args:         []any{workflows.AckInput{By: c.String("as"), Via: "cli"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+		if format == "json" {
+			return writeJSON(stdio.Out, a)
+		}
+		fmt.Fprintf(stdio.Out, "%s: acknowledged by %s (level %d) at %s\n", step, a.By, a.Level, a.At.Format(time.RFC3339))
+		return nil
 	})
-	if err != nil {
-		return exitf(ExitUsage, "ack %s of %s: %v", step, id, notFound(workflows.EscalationID(id, step), err))
-	}
-	var a evidence.Ack
-	if err := handle.Get(c.Context, &a); err != nil {
-		return exitf(ExitUsage, "ack %s of %s: %v", step, id, err)
-	}
-	if format == "json" {
-		return writeJSON(stdio.Out, a)
-	}
-	fmt.Fprintf(stdio.Out, "%s: acknowledged by %s (level %d) at %s\n", step, a.By, a.Level, a.At.Format(time.RFC3339))
-	return nil
 }
 
 func drillAbort(c *ucli.Context, stdio IO) error {
@@ -625,6 +583,21 @@ func drillAbort(c *ucli.Context, stdio IO) error {
 }
 
 func drillResult(c *ucli.Context, stdio IO) error {
+	return onDrill(c, func(format, id string, cl worker.Client) error {
+		rec, err := fetchRecord(c.Context, cl, id, c.Bool("wait"))
+		if err != nil {
+			return exitf(ExitUsage, "%v", err)
+		}
+		if rec.Status == evidence.StatusRunning {
+			return exitf(ExitUsage, "drill %s is still running (follow it: drillctl drill watch %s, or add --wait)", id, id)
+		}
+		return printRecord(stdio, format, rec)
+	})
+}
+
+// onDrill runs fn with the --output format, the DRILL_ID argument and a
+// connection to Temporal, closed after.
+func onDrill(c *ucli.Context, fn func(format, id string, cl worker.Client) error) error {
 	format, err := outputFormat(c)
 	if err != nil {
 		return err
@@ -638,14 +611,7 @@ func drillResult(c *ucli.Context, stdio IO) error {
 		return err
 	}
 	defer cl.Close()
-	rec, err := fetchRecord(c.Context, cl, id, c.Bool("wait"))
-	if err != nil {
-		return exitf(ExitUsage, "%v", err)
-	}
-	if rec.Status == evidence.StatusRunning {
-		return exitf(ExitUsage, "drill %s is still running (follow it: drillctl drill watch %s, or add --wait)", id, id)
-	}
-	return printRecord(stdio, format, rec)
+	return fn(format, id, cl)
 }
 
 // oneArg returns the single positional argument a command takes.

@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/drillctl/drillctl/acklink"
+	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/workflows"
 )
 
@@ -20,14 +21,25 @@ var _ acklink.Acker = LinkAcker{}
 
 // Ack acknowledges the page the token names.
 func (a LinkAcker) Ack(ctx context.Context, t acklink.Token, via string) error {
-	h, err := a.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.EscalationID(t.DrillID, t.Step),
+	_, err := Ack(ctx, a.Client, t.DrillID, t.Step, t.Contact, via)
+	return err
+}
+
+// Ack acknowledges, as by, the page of a drill's page step: the ack Update
+// of the step's escalation, waited for until it is accepted or refused.
+func Ack(ctx context.Context, c Client, drillID, step, by, via string) (*evidence.Ack, error) {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.EscalationID(drillID, step),
 		UpdateName:   workflows.UpdateAck,
-		Args:         []any{workflows.AckInput{By: t.Contact, Via: via}},
+		Args:         []any{workflows.AckInput{By: by, Via: via}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return h.Get(ctx, nil)
+	var a evidence.Ack
+	if err := h.Get(ctx, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
 }
