@@ -73,9 +73,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		return nil, err
 	}
 
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		d.lifecycle(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
-	})
+	d.notifyAsync(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
 	stepsCtx, cancelSteps := workflow.WithCancel(ctx)
 	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
 	failed := d.runDAG(stepsCtx, in.Playbook.Steps, d.rec.Steps, abortCh, cancelSteps)
@@ -109,6 +107,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		d.lifecycle(ctx, EventTargetMissed, fmt.Sprintf("Drill %s missed a target: %s", d.rec.DrillID, missedText(d.rec.Measures)))
 	}
 	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s ended: status %s, verdict %s.", d.rec.DrillID, d.rec.Status, d.rec.Verdict))
+	d.notifying.Wait(ctx) // notifications sent along the way are not dropped
 	if workflow.GetVersion(ctx, "evidence-bundle", workflow.DefaultVersion, 1) == 1 {
 		d.writeEvidence(ctx)
 	}
@@ -131,6 +130,8 @@ type drill struct {
 	abort     *AbortInput
 	// pages holds the outcome of each page step's escalation.
 	pages map[string]*EscalationResult
+	// notifying counts lifecycle notifications still being sent.
+	notifying workflow.WaitGroup
 }
 
 func newDrill(ctx workflow.Context, in DrillInput) *drill {
@@ -161,6 +162,7 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		waiting:   map[string]bool{},
 		decisions: map[string]*ApproveInput{},
 		pages:     map[string]*EscalationResult{},
+		notifying: workflow.NewWaitGroup(ctx),
 	}
 	rec.Steps = newStepRecords(in.Playbook.Steps)
 	rec.Rollback = newStepRecords(in.Playbook.Rollback)

@@ -3,6 +3,8 @@ package workflows
 import (
 	"context"
 	"errors"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -207,4 +209,42 @@ func TestEscalation_AcknowledgedPagerDutyIncidentsAreResolved(t *testing.T) {
 	assert.Equal(t, "", (*sent)[0].Event)
 	assert.Equal(t, "resolve", (*sent)[1].Event)
 	assert.Equal(t, "alice", (*sent)[1].Contact)
+}
+
+func TestDrill_NotifyStepAndLifecycleNotifications(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterActivity(&fakePager{})
+	var mu sync.Mutex
+	var events []string
+	env.OnActivity(steps.ActivityNotify, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in steps.NotifyInput) (*steps.NotifyResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, in.Event+":"+strings.Join(sortedContacts(in.To), ","))
+			return &steps.NotifyResult{Sent: []steps.PageResult{{Channel: "console"}}}, nil
+		})
+	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(nil, errors.New("refused"))
+	in := input([]playbooks.Step{
+		{ID: "tell", Type: playbooks.StepNotify, Notify: &playbooks.NotifyStep{To: []string{"bob"}, Message: "drill in 5 minutes"}},
+		httpStep("failover", "tell"),
+	})
+	in.Playbook.Contacts = escalationInput().Contacts
+	in.Playbook.Notifications = &playbooks.Notifications{To: []string{"alice"}, Events: []string{EventStepFailed, EventFinished}}
+	env.ExecuteWorkflow(Drill, in)
+
+	rec, err := drillOutcome(t, env)
+	require.Error(t, err)
+	assert.Equal(t, evidence.StepSucceeded, stepRec(t, rec, "tell").Status)
+	assert.EqualValues(t, 1, stepRec(t, rec, "tell").Output["sent"])
+	assert.ElementsMatch(t, []string{"notify:bob", "step-failed:alice", "finished:alice"}, events,
+		"started is not among the playbook's events, so it is not sent")
+}
+
+func sortedContacts(m map[string]playbooks.Contact) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

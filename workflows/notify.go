@@ -80,3 +80,18 @@ func (d *drill) lifecycle(ctx workflow.Context, event, text string) {
 		Title: fmt.Sprintf("DR drill %s: %s", d.in.Playbook.Metadata.Name, event), Text: text, To: d.contacts(n.To)}
 	_ = workflow.ExecuteActivity(notifyOptions(ctx), steps.ActivityNotify, in).Get(ctx, nil)
 }
+
+// notifyAsync sends a lifecycle notification without holding up the drill;
+// the drill waits for it before it ends. It is sent even when ctx is the
+// context of a step being cancelled.
+func (d *drill) notifyAsync(ctx workflow.Context, event, text string) {
+	if d.in.Playbook.Notifications == nil {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	d.notifying.Add(1)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer d.notifying.Done()
+		d.lifecycle(ctx, event, text)
+	})
+}

@@ -41,8 +41,7 @@ func (d *drill) runStep(ctx workflow.Context, s playbooks.Step) {
 	default:
 		r.Status = evidence.StepFailed
 		r.Error = errorText(err)
-		text := fmt.Sprintf("Step %s of drill %s failed: %s", s.ID, d.rec.DrillID, r.Error)
-		workflow.Go(ctx, func(ctx workflow.Context) { d.lifecycle(ctx, EventStepFailed, text) })
+		d.notifyAsync(ctx, EventStepFailed, fmt.Sprintf("Step %s of drill %s failed: %s", s.ID, d.rec.DrillID, r.Error))
 	}
 }
 
