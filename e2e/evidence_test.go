@@ -191,3 +191,32 @@ func inkedShare(img image.Image) (float64, int) {
 	}
 	return float64(inked) / float64(total), len(colors)
 }
+
+func TestE2E_ExportRebuildsAMissingBundleFromTemporal(t *testing.T) {
+	startWorker(t)
+	p := newPlatform(t, 100*time.Millisecond)
+	r := drillctl(t, "drill", "run", writePlaybook(t, simplePlaybook(p.srv.URL)), "--output", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	rec := decodeRecord(t, r)
+
+	// Another store, which never saw this drill: the bundle is rebuilt.
+	empty, out := t.TempDir(), t.TempDir()
+	ex := drillctl(t, "evidence", "export", rec.DrillID, "--evidence-dir", empty, "--out", out)
+	require.Equal(t, 0, ex.code, ex.stderr)
+	bundle := strings.TrimSpace(ex.stdout)
+	assert.Equal(t, filepath.Join(out, rec.DrillID), bundle)
+	for _, f := range []string{evidence.FileRecord, evidence.FilePlaybook, evidence.FileReportHTM, "history.json"} {
+		_, err := os.Stat(filepath.Join(bundle, f))
+		assert.NoError(t, err, f)
+	}
+	res, err := evidence.Verify(bundle, nil)
+	require.NoError(t, err)
+	assert.True(t, res.OK, "%+v", res)
+	stored, err := evidence.ReadRecord(bundle)
+	require.NoError(t, err)
+	assert.Equal(t, rec.Measures.RTO.AchievedSeconds, stored.Measures.RTO.AchievedSeconds)
+
+	missing := drillctl(t, "evidence", "export", "drill-that-never-ran", "--evidence-dir", empty, "--out", out)
+	assert.Equal(t, 1, missing.code)
+	assert.Contains(t, missing.stderr, "not in the evidence store")
+}
