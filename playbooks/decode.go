@@ -328,7 +328,8 @@ func (d *decoder) step(n *yaml.Node, v reflect.Value, path string) {
 	var typeNode *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "type" {
-			typeNode = n.Content[i+1]
+			typeNode = n.Content[i+1] // the first: a repeated key is reported as a duplicate
+			break
 		}
 	}
 	common := fieldsOf(stepType)

@@ -403,6 +403,9 @@ func (v *validator) marks() {
 
 // step checks one step's own rules, its templates and its secret references.
 func (v *validator) step(s *Step, path string, rollback bool) {
+	if !hasSpec(s) {
+		return // decoding found no usable type and said so
+	}
 	if s.Retry != nil && s.Retry.MaxAttempts < 1 {
 		v.at(path+".retry.maxAttempts", "expected 1 or more, got %d", s.Retry.MaxAttempts)
 	}
@@ -790,4 +793,14 @@ func sortedNames[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// hasSpec reports whether the step's type-specific fields are set, as
+// decoding does for every known type.
+func hasSpec(s *Step) bool {
+	name := specFieldName(s.Type)
+	if name == "" {
+		return false
+	}
+	return !reflect.ValueOf(s).Elem().FieldByName(name).IsNil()
 }
