@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/worker"
 )
@@ -21,12 +23,19 @@ type progress struct {
 	w        io.Writer
 	terminal bool
 	drawn    int               // lines drawn last time (terminal)
+	width    int               // terminal columns; lines are cut to fit, so each takes one row
 	seen     map[string]string // step id → last status printed (plain)
 	now      func() time.Time
 }
 
 func newProgress(w io.Writer, terminal bool) *progress {
-	return &progress{w: w, terminal: terminal, seen: map[string]string{}, now: time.Now}
+	p := &progress{w: w, terminal: terminal, seen: map[string]string{}, now: time.Now, width: 100}
+	if f, ok := w.(*os.File); ok && terminal {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 20 {
+			p.width = cols
+		}
+	}
+	return p
 }
 
 // follow polls the drill until it is no longer running.
@@ -77,8 +86,8 @@ func (p *progress) show(rec *evidence.Record) {
 			lines++
 		}
 		for _, s := range group.steps {
-			fmt.Fprintf(&b, "\x1b[2K  %s %-22s %-10s %8s  %s\n", statusIcon(s.Status), s.ID, s.Status,
-				p.elapsed(s), stepHint(rec, s))
+			line := fmt.Sprintf("  %s %-22s %-10s %8s  %s", statusIcon(s.Status), s.ID, s.Status, p.elapsed(s), stepHint(rec, s))
+			fmt.Fprintf(&b, "\x1b[2K%s\n", fitWidth(strings.TrimRight(line, " "), p.width-1))
 			lines++
 		}
 	}
@@ -123,9 +132,23 @@ func (p *progress) elapsed(s evidence.StepRecord) string {
 	return humanDuration(end.Sub(*s.StartedAt))
 }
 
-// stepHint says what a waiting or failed step needs.
+// fitWidth cuts a line to at most n characters (runes), so a redrawn line
+// never wraps onto a second row.
+func fitWidth(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:max(n-1, 0)]) + "…"
+}
+
+// stepHint says what a waiting, paging or failed step needs.
 func stepHint(rec *evidence.Record, s evidence.StepRecord) string {
 	switch s.Status {
+	case evidence.StepRunning:
+		if s.Type == "page" {
+			return fmt.Sprintf("paging: drillctl drill ack %s --as NAME", rec.DrillID)
+		}
 	case evidence.StepWaiting:
 		return fmt.Sprintf("waiting: drillctl drill approve %s %s --as NAME", rec.DrillID, s.ID)
 	case evidence.StepFailed, evidence.StepCancelled:

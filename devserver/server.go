@@ -29,6 +29,9 @@ import (
 	"go.temporal.io/server/temporal"
 )
 
+// devClusterID identifies the embedded cluster; the server wants a UUID.
+const devClusterID = "5d0c4a56-7a3e-4b52-9d1e-2f6a0c1d8e11"
+
 // Defaults of Config.
 const (
 	DefaultIP        = "127.0.0.1"
@@ -209,7 +212,7 @@ func (s *Server) serverConfig() (*config.Config, error) {
 			InitialFailoverVersion: 1,
 			RPCAddress:             s.frontend,
 			HTTPAddress:            net.JoinHostPort(s.cfg.IP, strconv.Itoa(httpPort)),
-			ClusterID:              "drillctl-dev",
+			ClusterID:              devClusterID,
 		}},
 	}
 	conf.DCRedirectionPolicy.Policy = "noop"
