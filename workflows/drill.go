@@ -77,6 +77,12 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	stepsCtx, cancelSteps := workflow.WithCancel(ctx)
 	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
 	failed := d.runDAG(stepsCtx, in.Playbook.Steps, d.rec.Steps, abortCh, cancelSteps)
+	if ctx.Err() != nil && d.abort == nil {
+		// Cancelled through Temporal rather than drill abort: an abort all the same.
+		d.abort = &AbortInput{By: "temporal", Reason: "the drill's workflow was cancelled"}
+	}
+	// What follows runs even if the workflow is being cancelled.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 
 	switch {
 	case d.abort != nil:
@@ -91,9 +97,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	}
 
 	if d.rec.Status != evidence.StatusCompleted && len(in.Playbook.Rollback) > 0 {
-		// The rollback runs even if the workflow itself is being cancelled.
-		rbCtx, _ := workflow.NewDisconnectedContext(ctx)
-		d.runDAG(rbCtx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
+		d.runDAG(ctx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
 	}
 	for i := range d.rec.Rollback {
 		if d.rec.Rollback[i].Status == evidence.StepPending {

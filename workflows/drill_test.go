@@ -512,3 +512,24 @@ func TestDrill_EvidenceThatCannotBeWrittenIsSaidButKeepsTheVerdict(t *testing.T)
 	assert.Contains(t, rec.EvidenceError, "disk full")
 	assert.Equal(t, evidence.VerdictMet, rec.Verdict)
 }
+
+func TestDrill_CancelledThroughTemporalIsAnAbortAndRollsBack(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity("RunProbe", mock.Anything, mock.Anything).After(time.Hour).Return(okResult(nil), nil)
+	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(okResult(nil), nil)
+	env.OnActivity(steps.ActivityWriteEvidence, mock.Anything, mock.Anything).Return(&evidence.EvidenceRef{Path: "/e"}, nil)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Minute)
+	env.ExecuteWorkflow(Drill, input([]playbooks.Step{probeStep("restored")}, httpStep("failback")))
+
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.Error(t, err)
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	var rec evidence.Record
+	require.NoError(t, appErr.Details(&rec))
+	assert.Equal(t, evidence.StatusAborted, rec.Status)
+	assert.Equal(t, "temporal", rec.AbortedBy)
+	assert.Equal(t, evidence.StepSucceeded, stepRec(t, &rec, "failback").Status, "the rollback ran")
+	require.NotNil(t, rec.Evidence, "and the evidence was written")
+}
