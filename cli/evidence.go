@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -26,6 +27,12 @@ import (
 
 func init() { commandGroups = append(commandGroups, evidenceCommand) }
 
+// ExitNotVerified is the exit code of `evidence verify` when the evidence
+// failed verification (a changed, missing or extra file, a bad or missing
+// signature, a drill id that is not its folder's): tampering, told apart
+// from a usage error (ExitUsage). See README, "Exit codes".
+const ExitNotVerified = 5
+
 func evidenceDirFlag() *ucli.StringFlag {
 	return &ucli.StringFlag{Name: "evidence-dir", EnvVars: []string{"DRILLCTL_EVIDENCE_DIR"}, Usage: "the evidence store (default: under the user's data directory)"}
 }
@@ -35,7 +42,9 @@ func evidenceCommand(stdio IO) *ucli.Command {
 		Name:  "evidence",
 		Usage: "sign, verify, list and export drill evidence bundles",
 		Description: `Every drill leaves a bundle: drill.json, playbook.yaml, report.md, report.html,
-manifest.json (SHA-256 of every file) and manifest.sig (ed25519).
+attachments/ (whole step outputs the record keeps truncated), manifest.json
+(SHA-256 of every file) and manifest.sig (ed25519). Bundles, keys and exports
+are their owner's only: folders 0700, files 0600.
 
 Examples:
    drillctl evidence keygen --out /etc/drillctl
@@ -44,7 +53,7 @@ Examples:
 		Subcommands: []*ucli.Command{
 			{
 				Name:  "keygen",
-				Usage: "create an ed25519 signing key pair: drillctl.key (0600) and drillctl.pub",
+				Usage: "create an ed25519 signing key pair: drillctl.key and drillctl.pub (both 0600)",
 				Description: `Give drillctl.key to the workers (--signing-key) and drillctl.pub to auditors.
 
 Example:
@@ -73,16 +82,22 @@ Example:
 			},
 			{
 				Name:      "verify",
-				Usage:     "check every hash of a bundle and its signature",
-				ArgsUsage: "BUNDLE",
-				Description: `Exit 0 when every file matches the manifest and the signature is valid for
---pubkey (an unsigned bundle passes only without --pubkey, and says so);
-otherwise each changed, missing or extra file is named and the exit code is 1.
+				Usage:     "check every hash of a bundle, its drill id and its signature",
+				ArgsUsage: "BUNDLE|DRILL_ID",
+				Description: `Give a bundle's folder, or a drill id to verify its bundle in the evidence store.
+Exit 0 when every file (attachments too) matches the manifest, the folder,
+drill.json and manifest.json name the same drill, and the signature is valid for
+--pubkey (an unsigned bundle passes only without --pubkey, and says so).
+Otherwise every problem is named, blaming the file that changed (an altered
+manifest.json is named alone: its signature no longer matches it), and the exit
+code is 5; a usage error (no such bundle, an unreadable key) exits 1.
+--output json prints {ok, bundle, drillId, problems[], changed[], missing[],
+extra[], signature, ...}.
 
 Examples:
    drillctl evidence verify ./drill-chat-platform-quarterly-6f1c... --pubkey drillctl.pub
-   drillctl evidence verify ./drill-chat-platform-quarterly-6f1c... --output json`,
-				Flags:  []ucli.Flag{&ucli.StringFlag{Name: "pubkey", Usage: "the signer's public key `FILE`"}, outputFlag()},
+   drillctl evidence verify drill-chat-platform-quarterly-6f1c... --pubkey drillctl.pub --output json`,
+				Flags:  []ucli.Flag{&ucli.StringFlag{Name: "pubkey", Usage: "the signer's public key `FILE`"}, evidenceDirFlag(), outputFlag()},
 				Action: func(c *ucli.Context) error { return evidenceVerify(c, stdio) },
 			},
 			{
@@ -204,7 +219,7 @@ func evidenceVerify(c *ucli.Context, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	dir, err := oneArg(c, "BUNDLE")
+	arg, err := oneArg(c, "BUNDLE|DRILL_ID")
 	if err != nil {
 		return err
 	}
@@ -213,6 +228,10 @@ func evidenceVerify(c *ucli.Context, stdio IO) error {
 		if pub, err = evidence.LoadPublicKey(p); err != nil {
 			return exitf(ExitUsage, "--pubkey: %v", err)
 		}
+	}
+	dir, err := bundleDir(c, arg)
+	if err != nil {
+		return err
 	}
 	res, err := evidence.Verify(dir, pub)
 	if err != nil {
@@ -223,35 +242,42 @@ func evidenceVerify(c *ucli.Context, stdio IO) error {
 			return err
 		}
 	} else {
-		for _, n := range res.Changed {
-			fmt.Fprintf(stdio.Out, "CHANGED  %s\n", n)
-		}
-		for _, n := range res.Missing {
-			fmt.Fprintf(stdio.Out, "MISSING  %s\n", n)
-		}
-		for _, n := range res.Extra {
-			fmt.Fprintf(stdio.Out, "EXTRA    %s\n", n)
+		for _, p := range res.Problems {
+			fmt.Fprintf(stdio.Out, "FAIL  %s\n", p)
 		}
 		switch res.Signature {
-		case "valid":
+		case evidence.SignatureValid:
 			fmt.Fprintf(stdio.Out, "signature valid (key %s)\n", res.PublicKey)
-		case "unsigned":
-			fmt.Fprintln(stdio.Out, "UNSIGNED: the files match the manifest, but nothing proves who wrote it")
-		case "unchecked":
-			fmt.Fprintln(stdio.Out, "signature NOT CHECKED: give the signer's public key with --pubkey")
-		case "wrong-key":
-			fmt.Fprintf(stdio.Out, "signature made with another key (%s), not --pubkey\n", res.PublicKey)
-		default:
-			fmt.Fprintln(stdio.Out, "signature INVALID")
+		case evidence.SignatureUnsigned:
+			fmt.Fprintln(stdio.Out, "UNSIGNED: nothing proves who wrote the manifest")
 		}
 		if res.OK {
 			fmt.Fprintf(stdio.Out, "ok: %s is intact\n", dir)
 		}
 	}
 	if !res.OK {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s does not verify", dir)}
+		return &ExitError{Code: ExitNotVerified, Err: fmt.Errorf("%s does not verify: %d problem(s)", dir, len(res.Problems))}
 	}
 	return nil
+}
+
+// bundleDir is the bundle arg names: a folder, or a drill id whose bundle is
+// in the evidence store (--evidence-dir).
+func bundleDir(c *ucli.Context, arg string) (string, error) {
+	if info, err := os.Stat(arg); err == nil && info.IsDir() {
+		return arg, nil
+	}
+	store, err := evidenceStore(c)
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(arg, `/\`) || strings.HasPrefix(arg, ".") {
+		return "", exitf(ExitUsage, "no bundle at %s", arg)
+	}
+	if info, err := os.Stat(store.Path(arg)); err == nil && info.IsDir() {
+		return store.Path(arg), nil
+	}
+	return "", exitf(ExitUsage, "no bundle at %s, nor a bundle of drill %q in %s (--evidence-dir)", arg, arg, store.Dir)
 }
 
 func evidenceExport(c *ucli.Context, stdio IO) error {
@@ -280,7 +306,7 @@ func evidenceExport(c *ucli.Context, stdio IO) error {
 		}
 		src = filepath.Join(tmp, id)
 	}
-	if err := os.MkdirAll(c.String("out"), 0o755); err != nil {
+	if err := os.MkdirAll(c.String("out"), 0o700); err != nil {
 		return exitf(ExitUsage, "export: %v", err)
 	}
 	var dst string
@@ -362,6 +388,8 @@ func history(ctx context.Context, cl worker.Client, id string) (*historypb.Histo
 	return h, nil
 }
 
+// copyDir copies a bundle's folder; what it creates is its owner's only
+// (folders 0700, files 0600), like the store.
 func copyDir(src, dst string) error {
 	if _, err := os.Stat(dst); err == nil {
 		return fmt.Errorf("%s exists", dst)
@@ -373,21 +401,25 @@ func copyDir(src, dst string) error {
 		rel, _ := filepath.Rel(src, path)
 		target := filepath.Join(dst, rel)
 		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
+			return os.MkdirAll(target, 0o700)
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(target, b, 0o644)
+		return os.WriteFile(target, b, 0o600)
 	})
 }
 
+// tarGz writes the bundle folder src as dst, a .tar.gz (0600) whose entries
+// are under prefix/ and are 0600 too. It is written aside and renamed, so
+// dst is never half an archive.
 func tarGz(src, prefix, dst string) error {
-	f, err := os.Create(dst)
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-"+filepath.Base(dst)+"-") // 0600
 	if err != nil {
 		return err
 	}
+	defer os.Remove(f.Name()) // gone after the rename; cleans up after a failure
 	defer f.Close()
 	gz := gzip.NewWriter(f)
 	tw := tar.NewWriter(gz)
@@ -405,6 +437,7 @@ func tarGz(src, prefix, dst string) error {
 			return err
 		}
 		hdr.Name = filepath.ToSlash(filepath.Join(prefix, rel))
+		hdr.Mode = 0o600
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
@@ -425,5 +458,11 @@ func tarGz(src, prefix, dst string) error {
 	if err := gz.Close(); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
 }

@@ -74,7 +74,7 @@ func TestE2E_SignedEvidenceOfARealDrillVerifiesAndCatchesTampering(t *testing.T)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(report, bytes.Replace(orig, []byte("met"), []byte("mot"), 1), 0o644))
 	bad := drillctl(t, "evidence", "verify", bundle, "--pubkey", pub, "--output", "json")
-	assert.Equal(t, 1, bad.code)
+	assert.Equal(t, 5, bad.code, "verification failure has its own exit code")
 	assert.Contains(t, bad.stdout, `"changed": [`+"\n"+`    "report.html"`)
 	require.NoError(t, os.WriteFile(report, orig, 0o644))
 

@@ -41,6 +41,10 @@ type Manifest struct {
 	// PublicKey is the fingerprint of the signing key: "sha256:<hex>" of the
 	// raw ed25519 public key.
 	PublicKey string `json:"publicKey,omitempty"`
+	// Key is the signing key itself (raw ed25519, base64). It lets Verify
+	// tell an altered manifest from one signed by another key; it is never
+	// a reason to trust the bundle: only the key the verifier gives is.
+	Key string `json:"key,omitempty"`
 }
 
 // File is an extra file of a bundle (the workflow history, when a bundle is
@@ -80,15 +84,21 @@ func (s *Store) Path(drillID string) string { return filepath.Join(s.Dir, drillI
 // a crash never leaves a half bundle that looks whole. Writing the same
 // drill again (an activity retry) replaces the bundle. key may be nil: the
 // bundle is then unsigned, and its reports say so.
+//
+// The drill's attachments (PutAttachment) go into the bundle's attachments
+// folder, covered by the manifest like every other file; those of an
+// earlier bundle of the drill are kept. The staging area is emptied once
+// the bundle is in place. Folders are created 0700 and files 0600: evidence
+// names people, systems and what went wrong.
 func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, opts RenderOptions, extra ...File) (EvidenceRef, error) {
-	if rec.DrillID == "" || strings.ContainsAny(rec.DrillID, `/\`) || strings.HasPrefix(rec.DrillID, ".") {
-		return EvidenceRef{}, fmt.Errorf("evidence: bad drill id %q", rec.DrillID)
+	if err := checkDrillID(rec.DrillID); err != nil {
+		return EvidenceRef{}, err
 	}
 	if sum := digest(playbookYAML); rec.Playbook.Digest != "" && sum != rec.Playbook.Digest {
 		return EvidenceRef{}, fmt.Errorf("evidence: playbook bytes (%s) are not the playbook the drill ran (%s)", sum, rec.Playbook.Digest)
 	}
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return EvidenceRef{}, fmt.Errorf("evidence: %w", err)
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return EvidenceRef{}, fmt.Errorf("evidence: create the store: %w", err)
 	}
 	final := s.Path(rec.DrillID)
 	ref := EvidenceRef{Path: final, Signed: key != nil}
@@ -107,37 +117,44 @@ func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, o
 	if err != nil {
 		return ref, err
 	}
-	files := []struct {
-		name string
-		data []byte
-	}{{FileRecord, append(recJSON, '\n')}, {FilePlaybook, playbookYAML}, {FileReportMD, md}, {FileReportHTM, html}}
+	files := []File{{FileRecord, append(recJSON, '\n')}, {FilePlaybook, playbookYAML}, {FileReportMD, md}, {FileReportHTM, html}}
 	for _, f := range extra {
-		if f.Name == "" || strings.ContainsAny(f.Name, `/\`) || f.Name == FileManifest || f.Name == FileSignature {
+		if f.Name == "" || strings.ContainsAny(f.Name, `/\`) || f.Name == FileManifest || f.Name == FileSignature || f.Name == AttachmentsDir {
 			return ref, fmt.Errorf("evidence: bad extra file name %q", f.Name)
 		}
-		files = append(files, struct {
-			name string
-			data []byte
-		}{f.Name, f.Data})
+		files = append(files, f)
+	}
+	attachments, err := s.attachments(rec.DrillID)
+	if err != nil {
+		return ref, err
+	}
+	for _, a := range attachments {
+		files = append(files, File{AttachmentsDir + "/" + a.name, a.data})
 	}
 
-	tmp, err := os.MkdirTemp(s.Dir, tmpPrefix+rec.DrillID+"-")
+	tmp, err := os.MkdirTemp(s.Dir, tmpPrefix+rec.DrillID+"-") // 0700
 	if err != nil {
 		return ref, fmt.Errorf("evidence: %w", err)
 	}
 	defer os.RemoveAll(tmp) // gone after the rename; cleans up after a failure
+	if len(attachments) > 0 {
+		if err := os.Mkdir(filepath.Join(tmp, AttachmentsDir), 0o700); err != nil {
+			return ref, fmt.Errorf("evidence: %w", err)
+		}
+	}
 	m := Manifest{SchemaVersion: SchemaVersion, DrillID: rec.DrillID, CreatedAt: time.Now().UTC(), Files: map[string]string{}, Signed: key != nil}
 	for i, f := range files {
 		if s.crashAfter > 0 && i >= s.crashAfter {
 			return ref, errors.New("evidence: simulated crash")
 		}
-		if err := writeFileSync(filepath.Join(tmp, f.name), f.data); err != nil {
+		if err := writeFileSync(filepath.Join(tmp, filepath.FromSlash(f.Name)), f.Data); err != nil {
 			return ref, err
 		}
-		m.Files[f.name] = digest(f.data)
+		m.Files[f.Name] = digest(f.Data)
 	}
 	if key != nil {
-		m.PublicKey = Fingerprint(key.Public().(ed25519.PublicKey))
+		pub := key.Public().(ed25519.PublicKey)
+		m.PublicKey, m.Key = Fingerprint(pub), base64.StdEncoding.EncodeToString(pub)
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -150,6 +167,11 @@ func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, o
 	if key != nil {
 		sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key, manifest)) + "\n"
 		if err := writeFileSync(filepath.Join(tmp, FileSignature), []byte(sig)); err != nil {
+			return ref, err
+		}
+	}
+	if len(attachments) > 0 {
+		if err := syncDir(filepath.Join(tmp, AttachmentsDir)); err != nil {
 			return ref, err
 		}
 	}
@@ -171,12 +193,22 @@ func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, o
 	if err := syncDir(s.Dir); err != nil {
 		return ref, err
 	}
+	s.unstage(rec.DrillID, attachments)
 	ref.ManifestDigest = digest(manifest)
 	return ref, nil
 }
 
+// checkDrillID refuses a drill id that is not a plain folder name.
+func checkDrillID(id string) error {
+	if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
+		return fmt.Errorf("evidence: bad drill id %q", id)
+	}
+	return nil
+}
+
+// writeFileSync creates path (0600) holding data, synced to disk.
 func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
 	}
@@ -270,85 +302,4 @@ func (s *Store) Previous(playbook string, before time.Time) (*Record, error) {
 		}
 	}
 	return nil, nil
-}
-
-// VerifyResult says whether a bundle is intact.
-type VerifyResult struct {
-	Dir       string   `json:"dir"`
-	DrillID   string   `json:"drillId,omitempty"`
-	OK        bool     `json:"ok"`
-	Changed   []string `json:"changed"`
-	Missing   []string `json:"missing"`
-	Extra     []string `json:"extra"`
-	Signed    bool     `json:"signed"`
-	Signature string   `json:"signature"` // valid, invalid, unsigned, unchecked (no key given), wrong-key
-	PublicKey string   `json:"publicKey,omitempty"`
-}
-
-// Verify checks every file's hash against the manifest and, when pub is
-// given, the manifest's signature. Without pub a signed bundle's signature
-// is reported unchecked, and the bundle is not OK: trust needs a key.
-func Verify(dir string, pub ed25519.PublicKey) (*VerifyResult, error) {
-	res := &VerifyResult{Dir: dir, Changed: []string{}, Missing: []string{}, Extra: []string{}}
-	raw, err := os.ReadFile(filepath.Join(dir, FileManifest))
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %s is not a bundle: %w", dir, err)
-	}
-	var m Manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		res.Changed = append(res.Changed, FileManifest)
-		res.Signature = "invalid"
-		return res, nil
-	}
-	res.DrillID, res.Signed, res.PublicKey = m.DrillID, m.Signed, m.PublicKey
-	names := make([]string, 0, len(m.Files))
-	for n := range m.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(dir, n))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			res.Missing = append(res.Missing, n)
-		case err != nil:
-			return nil, fmt.Errorf("evidence: %w", err)
-		case digest(b) != m.Files[n]:
-			res.Changed = append(res.Changed, n)
-		}
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
-	}
-	for _, e := range entries {
-		n := e.Name()
-		if _, listed := m.Files[n]; !listed && n != FileManifest && !(n == FileSignature && m.Signed) {
-			res.Extra = append(res.Extra, n)
-		}
-	}
-	sig, sigErr := os.ReadFile(filepath.Join(dir, FileSignature))
-	switch {
-	case !m.Signed:
-		res.Signature = "unsigned"
-	case errors.Is(sigErr, fs.ErrNotExist):
-		res.Signature = "invalid"
-		res.Missing = append(res.Missing, FileSignature)
-	case pub == nil:
-		res.Signature = "unchecked"
-	case Fingerprint(pub) != m.PublicKey:
-		res.Signature = "wrong-key"
-	default:
-		s, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(sig)))
-		if err == nil && ed25519.Verify(pub, raw, s) {
-			res.Signature = "valid"
-		} else {
-			res.Signature = "invalid"
-			// Either file may have changed; the signature cannot tell which.
-			res.Changed = append(res.Changed, FileManifest+" or "+FileSignature)
-		}
-	}
-	res.OK = len(res.Changed) == 0 && len(res.Missing) == 0 && len(res.Extra) == 0 &&
-		(res.Signature == "valid" || (res.Signature == "unsigned" && pub == nil))
-	return res, nil
 }

@@ -17,8 +17,10 @@ const (
 	PublicKeyFile  = "drillctl.pub"
 )
 
-// GenerateKey writes a new ed25519 key pair into dir: drillctl.key (PKCS #8
-// PEM, mode 0600) and drillctl.pub (PKIX PEM). It refuses to overwrite.
+// GenerateKey writes a new ed25519 key pair into dir (created 0700 when
+// missing): drillctl.key (PKCS #8 PEM) and drillctl.pub (PKIX PEM), both
+// 0600: hand the public key to auditors on purpose, not by a world-readable
+// mode. It refuses to overwrite.
 func GenerateKey(dir string) (privPath, pubPath string, err error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -26,13 +28,13 @@ func GenerateKey(dir string) (privPath, pubPath string, err error) {
 	}
 	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("keygen: encode the private key: %w", err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("keygen: encode the public key: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("keygen: %w", err)
 	}
 	privPath, pubPath = filepath.Join(dir, PrivateKeyFile), filepath.Join(dir, PublicKeyFile)
@@ -44,7 +46,7 @@ func GenerateKey(dir string) (privPath, pubPath string, err error) {
 	if err := os.WriteFile(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
 		return "", "", fmt.Errorf("keygen: %w", err)
 	}
-	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+	if err := os.WriteFile(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o600); err != nil {
 		return "", "", fmt.Errorf("keygen: %w", err)
 	}
 	return privPath, pubPath, nil

@@ -31,6 +31,10 @@ const (
 	StepFailed    = "failed"
 	StepSkipped   = "skipped" // not run: a dependency failed, or the drill ended
 	StepCancelled = "cancelled"
+	// StepUnknown: an action was sent and its worker or server was lost
+	// before it answered; whether it took effect is not known, so the drill
+	// waits for a person to decide (see Decision).
+	StepUnknown = "unknown"
 )
 
 // Record is the drill record: what scripts, dashboards and auditors read
@@ -62,6 +66,29 @@ type Record struct {
 	Evidence      *EvidenceRef      `json:"evidence,omitempty"`
 	// EvidenceError says why no evidence bundle could be written.
 	EvidenceError string `json:"evidenceError,omitempty"`
+	// Locks are the locks the drill held (its playbook's name and its
+	// `locks:`), so no other drill failed the same systems over meanwhile.
+	Locks []string `json:"locks,omitempty"`
+	// Decisions are the people's decisions on actions whose outcome was unknown.
+	Decisions []Decision `json:"decisions,omitempty"`
+	// TerminatedBy says who terminated the drill's workflow from outside
+	// (Temporal's identity of the caller), when it was; its compensation and
+	// evidence were then run by its guard.
+	TerminatedBy string `json:"terminatedBy,omitempty"`
+	// Truncated says the record was cut to fit Temporal's payload limits
+	// (what was cut is in the evidence attachments).
+	Truncated string `json:"truncated,omitempty"`
+}
+
+// Decision is a person's decision on a step whose outcome was unknown:
+// rollback (compensate it with the rest), continue (it took effect), or stop
+// (end the drill, compensate nothing).
+type Decision struct {
+	Step     string    `json:"step"`
+	Decision string    `json:"decision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Comment  string    `json:"comment,omitempty"`
 }
 
 // PlaybookRef names the playbook a drill ran and its content digest.
