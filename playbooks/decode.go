@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"reflect"
@@ -19,9 +20,22 @@ import (
 // Load reads, decodes and validates the playbook at path. The error, if
 // any, is an ErrorList naming every problem at once.
 func Load(path string) (*Playbook, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, ErrorList{{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}}
+	}
+	defer f.Close()
+	// Read one byte past the limit, not the whole of a file that may be huge.
+	data, err := io.ReadAll(io.LimitReader(f, MaxPlaybookBytes+1))
+	if err != nil {
+		return nil, ErrorList{{File: path, Msg: fmt.Sprintf("cannot read: %v", err)}}
+	}
+	if len(data) > MaxPlaybookBytes {
+		size := int64(len(data))
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
+		return nil, tooBig(path, size)
 	}
 	return Parse(path, data)
 }
@@ -29,6 +43,9 @@ func Load(path string) (*Playbook, error) {
 // Parse decodes and validates a playbook held in data; name is the file
 // name errors are reported against.
 func Parse(name string, data []byte) (*Playbook, error) {
+	if len(data) > MaxPlaybookBytes {
+		return nil, tooBig(name, int64(len(data)))
+	}
 	p, errs := decode(name, data)
 	if p == nil {
 		return nil, errs.sorted()
@@ -73,19 +90,8 @@ func decode(name string, data []byte) (*Playbook, ErrorList) {
 		return nil, d.errs
 	}
 	d.checkTabs(data)
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		if len(d.errs) == 0 { // a tab explains the syntax error better
-			line, msg := yamlErrorLine(err)
-			d.errorAt(line, 1, "", "YAML syntax: "+msg)
-		}
-		return nil, d.errs
-	}
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
-	if len(root.Content) == 0 {
-		d.errorAt(1, 1, "", "the file holds no YAML document: expected a playbook")
+	root := d.document(data)
+	if root == nil || len(d.errs) > 0 {
 		return nil, d.errs
 	}
 	doc := root.Content[0]
@@ -95,6 +101,9 @@ func decode(name string, data []byte) (*Playbook, ErrorList) {
 	}
 	p := &Playbook{}
 	d.value(doc, reflect.ValueOf(p).Elem(), "")
+	if d.budget.err != nil {
+		return nil, ErrorList{d.budget.err} // what else it says is about copies
+	}
 	sum := sha256.Sum256(data)
 	p.Source = Source{Path: name, Digest: "sha256:" + hex.EncodeToString(sum[:]), Raw: append([]byte(nil), data...)}
 	p.positions = d.pos
@@ -102,9 +111,10 @@ func decode(name string, data []byte) (*Playbook, ErrorList) {
 }
 
 type decoder struct {
-	file string
-	errs ErrorList
-	pos  map[string]Pos
+	file   string
+	errs   ErrorList
+	pos    map[string]Pos
+	budget aliasBudget
 }
 
 func (d *decoder) errorAt(line, col int, path, msg string) {
@@ -179,7 +189,11 @@ func join(path, field string) string {
 // value decodes n into v, recording the position of path.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		defer d.budget.enter(n, path)()
 		n = n.Alias
+	}
+	if !d.spend(n) {
+		return
 	}
 	if path != "" {
 		d.pos[path] = Pos{Line: n.Line, Col: n.Column}

@@ -3,6 +3,8 @@ package playbooks
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ func ParseDuration(s string) (Duration, error) {
 		if err != nil || n < 0 {
 			return 0, fmt.Errorf("%q is not a duration (try 4h, 15m, 1d)", s)
 		}
+		if n > maxDays {
+			return 0, tooLong(s)
+		}
 		days = time.Duration(n) * 24 * time.Hour
 		text = text[i+1:]
 		if text == "" {
@@ -29,10 +34,25 @@ func ParseDuration(s string) (Duration, error) {
 		}
 	}
 	d, err := time.ParseDuration(text)
-	if err != nil || d < 0 {
+	switch {
+	case err != nil && durationTextRE.MatchString(text), err == nil && days+d < days:
+		return 0, tooLong(s) // well written, but it would wrap around
+	case err != nil || d < 0:
 		return 0, fmt.Errorf("%q is not a duration (try 4h, 15m, 1d)", s)
 	}
 	return Duration(days + d), nil
+}
+
+// durationTextRE matches the text time.ParseDuration reads, whatever its size.
+var durationTextRE = regexp.MustCompile(`^\+?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// maxDays is the most whole days a Duration holds (about 292 years).
+const maxDays = int(math.MaxInt64 / int64(24*time.Hour))
+
+// tooLong is the error of a duration past what a Duration holds: it would
+// wrap around to a negative span.
+func tooLong(s string) error {
+	return fmt.Errorf("%q is longer than a duration can hold (at most %dd)", s, maxDays)
 }
 
 // String renders the duration as Go duration text ("4h0m0s").

@@ -63,7 +63,7 @@ var invalidCorpus = []struct {
 		"10:21: escalation.dr-admins.levels[1].contacts[0]: unknown contact \"carol\"; contacts are: alice",
 	}},
 	{"field-of-other-type.yaml", []string{
-		"8:5: steps[0].approvers: unknown field \"approvers\" in a wait step (it belongs to approval steps); expected one of continueOnError, description, duration, id, marks, needs, retry, timeout, type",
+		"8:5: steps[0].approvers: unknown field \"approvers\" in a wait step (it belongs to approval steps); expected one of continueOnError, description, duration, id, marks, maxOutput, needs, retry, timeout, type",
 	}},
 	{"missing-name.yaml", []string{
 		"3:11: metadata.name: missing: every playbook needs a name (lowercase letters, digits and dashes)",
@@ -151,6 +151,67 @@ var invalidCorpus = []struct {
 	}},
 	{"wrong-type-needs.yaml", []string{
 		"9:12: steps[1].needs: expected a list, got a mapping",
+	}},
+	{"alias-bomb.yaml", []string{
+		"10:75: rollback[9]: aliases expand to more than 10000 YAML values (MaxAliasNodes): every use of an alias copies its anchor, and aliases inside anchors multiply; write the repeated part out, or use fewer aliases",
+	}},
+	{"bad-addresses.yaml", []string{
+		"9:46: contacts.alice.channels[0].email.smtp: \"mail.example.com:smtp\": port \"smtp\" is not a number: expected 1 to 65535",
+		"10:24: contacts.alice.channels[1].webhook.url: \"hooks.example.com/page\": expected an http:// or https:// URL; write \"https://hooks.example.com/page\" or \"http://hooks.example.com/page\"",
+		"11:22: contacts.alice.channels[2].slack.url: \"https://hooks.slack.com:0/services/x\": port 0 is out of range: expected 1 to 65535",
+		"12:60: contacts.alice.channels[3].pagerduty.severity: unknown severity \"high\": expected critical, error, warning or info (PagerDuty refuses others)",
+		"17:44: steps[0].assets[0].tcp.address: \"db.internal:65536\": port 65536 is out of range: expected 1 to 65535",
+		"18:47: steps[0].assets[1].tcp.address: \"cache.internal\": expected host:port (like db.internal:5432)",
+		"21:71: steps[1].url: \"http://127.0.0.1:80808/failover\": port 80808 is out of range: expected 1 to 65535",
+		"22:64: steps[2].http.url: \"ftp://standby.internal/health\": expected an http:// or https:// URL, got ftp://",
+		"23:65: steps[3].http.url: \"http://standby.internal:http/health\": port \"http\" is not a number: expected 1 to 65535",
+		"28:21: steps[4].http.primary: \"127.0.0.1:9101\": expected an http:// or https:// URL; write \"https://127.0.0.1:9101\" or \"http://127.0.0.1:9101\"",
+		"28:48: steps[4].http.standby: \"http://:9102\": no host: expected http://host:port",
+	}},
+	{"bad-run-values.yaml", []string{
+		"8:25: steps[0].expectStatus[1]: expected an HTTP status from 100 to 599, got 2000",
+		"9:26: steps[0].headers.X Token: header name \"X Token\" is not valid: expected letters, digits and dashes (like X-Request-Id)",
+		"9:39: steps[0].headers.X-Line: header value holds a line break: a header value is one line; remove it",
+		"10:26: steps[0].retry.maxAttempts: expected at most 100 (MaxAttempts), got 1000: every attempt is recorded in the drill's Temporal history; retry fewer times, with a longer maxInterval",
+		"11:16: steps[0].maxOutput: expected at most 1 MiB (MaxOutputLimit), got 4194304: a step output travels in an activity result, which Temporal refuses over 2 MB; the whole output is kept as an evidence attachment anyway",
+		"15:15: steps[1].interval: the probe checks every 2h but times out after 1h: it would check once and give up; make the interval shorter than the timeout",
+		"21:15: steps[2].command[0]: the program is empty: expected a program name or path (like pg_ctl)",
+		"22:18: steps[2].env.A=B: env name \"A=B\" is not valid: expected a name without \"=\" (like PGPASSWORD)",
+		"23:17: steps[2].expectExit: expected an exit status from 0 to 255, got 256",
+		"29:29: steps[3].tolerance.maxMissing: expected 0 or more, got -1",
+		"30:14: steps[3].timeout: \"200000d\" is longer than a duration can hold (at most 106751d)",
+	}},
+	{"multi-document.yaml", []string{
+		"6:1: a second YAML document starts here: a playbook file holds one playbook, and drillctl would read only the first; remove this --- and what follows, or move it to a file of its own",
+	}},
+	{"param-too-big.yaml", []string{
+		"5:9: params.note: the value is 16385 bytes, over the limit of 16 KiB per param value (MaxParamBytes): params travel in the drill's Temporal history; pass a reference to the data (a URL, a file path) instead",
+		"6:8: params.nul: the value holds a NUL byte (at byte 1): a param is text; remove it",
+	}},
+	{"shell-quote-context.yaml", []string{
+		"6:43: steps[0].command[2]: {{ .params.db | shellquote }} is inside double quotes in the shell script, where the quotes shellquote adds do not protect it; remove the quotes around it (shellquote quotes the whole value), or pass it as an argument after the script (\"$1\")",
+		"7:43: steps[1].command[2]: {{ .params.db | shellquote }} is inside single quotes in the shell script, where the quotes shellquote adds end them; remove the quotes around it (shellquote quotes the whole value), or pass it as an argument after the script (\"$1\")",
+		"8:43: steps[2].command[2]: {{ .params.db | shellquote }} is inside a shell comment, which a line break in the value would end; take it out of the comment",
+		"14:9: steps[3].command[2]: {{ .params.db | shellquote }} is inside a here-document, where shellquote does not protect it; pass it through env (env: {NAME: \"{{ … }}\"}, then \"$NAME\"), or pass it as an argument after the script (\"$1\")",
+		"19:43: steps[4].command[2]: {{ .params.db | shellquote }} follows a backslash, which cancels the opening quote shellquote adds; remove the backslash",
+	}},
+	{"shell-unquoted.yaml", []string{
+		"6:43: steps[0].command[2]: {{ .params.db }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .params.db | shellquote }}, or pass it as an argument after the script (\"$1\")",
+		"7:52: steps[1].command[2]: {{ .params.host }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .params.host | shellquote }}, or pass it as an argument after the script (\"$1\")",
+		"8:73: steps[2].command[5]: {{ .params.db }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .params.db | shellquote }}, or pass it as an argument after the script (\"$1\")",
+		"9:53: steps[3].command[3]: {{ . }} is spliced unquoted into a shell script (params and step outputs are data); write {{ . | shellquote }}, or pass it as an argument after the script (\"$1\")",
+		"12:53: steps[6].exec.command[2]: {{ printf \"/run/%s\" .params.db }} is spliced unquoted into a shell script (params and step outputs are data); write {{ printf \"/run/%s\" .params.db | shellquote }}, or pass it as an argument after the script (\"$1\")",
+		"13:44: steps[7].command[2]: {{ .drill.id }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .drill.id | shellquote }}, or pass it as an argument after the script (\"$1\")",
+	}},
+	{"template-loops.yaml", []string{
+		"6:30: steps[0].url: template ranges over 300000: at most 1000 (MaxTemplateRange) for a literal count, since values are rendered inside the drill's workflow; range over data instead, or produce the value in a step",
+		"7:30: steps[1].url: template nests a range inside another: nested loops multiply, and values are rendered inside the drill's workflow; write one loop",
+		"9:30: steps[3].url: template defines or calls a named template (define, block, template): a playbook value is one template; write the text inline",
+		"10:30: steps[4].url: template pads a printf value to 1000000 characters: at most 1000, since values are rendered inside the drill's workflow",
+		"11:30: steps[5].url: template ranges over 5000: at most 1000 (MaxTemplateRange) for a literal count, since values are rendered inside the drill's workflow; range over data instead, or produce the value in a step",
+	}},
+	{"too-many-steps.yaml", []string{
+		"506:5: rollback[100]: the playbook has 501 steps (steps and rollback together), over the limit of 500 (MaxSteps): every step adds events to the drill's Temporal history, which holds at most 51,200; split the drill into several playbooks",
 	}},
 }
 
@@ -288,7 +349,8 @@ func TestRenderStep_ExpandsTemplatesButNotSecrets(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "http://p/x/t1/drill-1", got.HTTP.URL)
-	assert.Equal(t, "Bearer ${env:TOKEN}", got.HTTP.Headers["Authorization"])
+	assert.Equal(t, "Bearer ${env:TOKEN}", ShowRefs(got.HTTP.Headers["Authorization"]), "secret references stay unresolved")
+	assert.True(t, HasSealedRef(got.HTTP.Headers["Authorization"]), "the playbook's own reference is sealed for the worker")
 	assert.Equal(t, "{{ .params.primary }}/x/{{ .steps.login.output.token }}/{{ .drill.id }}", s.HTTP.URL, "the input is not changed")
 
 	_, err = RenderStep(s, TemplateData{Params: map[string]string{"primary": "http://p"}})
@@ -304,7 +366,7 @@ func TestParseDuration(t *testing.T) {
 	}{
 		{"90s", 90 * time.Second, false}, {"4h", 4 * time.Hour, false}, {"1d", 24 * time.Hour, false},
 		{"2d12h", 60 * time.Hour, false}, {"1h30m", 90 * time.Minute, false}, {"250ms", 250 * time.Millisecond, false},
-		{"", 0, true}, {"4 hours", 0, true}, {"-5m", 0, true}, {"d", 0, true}, {"1.5d", 0, true}, {"3", 0, true},
+		{"", 0, true}, {"4 hours", 0, true}, {"-5m", 0, true}, {"200000d", 0, true}, {"106751d", 106751 * 24 * time.Hour, false}, {"106751d24h", 0, true}, {"d", 0, true}, {"1.5d", 0, true}, {"3", 0, true},
 	} {
 		got, err := ParseDuration(tc.in)
 		if tc.err {
@@ -314,4 +376,50 @@ func TestParseDuration(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		assert.Equal(t, tc.want, got.D(), tc.in)
 	}
+}
+
+// A value that came from outside the playbook (a target's answer, a param,
+// --set) is data: whatever it holds, it never becomes a secret reference the
+// worker would resolve.
+func TestRenderStep_DataNeverBecomesASecretReference(t *testing.T) {
+	hostile := []string{"${file:/etc/shadow}", "${env:TOKEN}", "\ue000env:TOKEN\ue001", "$", "{env:TOKEN}"}
+	for _, h := range hostile {
+		s := Step{ID: "a", Type: StepHTTP, HTTP: &HTTPStep{
+			URL: "http://t/{{ .params.p }}",
+			Headers: map[string]string{
+				"X-From-Upstream": "{{ .steps.up.output.v }}",
+				"X-Nested":        "{{ with .steps.up.output }}{{ .v }}{{ end }}",
+				"X-Range":         "{{ range .steps.up.output.list }}{{ . }}{{ end }}",
+				"X-Printf":        `{{ printf "%s" .params.p }}`,
+				"X-Glued":         "${{ .params.p }}",
+				"X-Var":           "{{ $v := .params.p }}{{ $v }}",
+			},
+		}}
+		got, err := RenderStep(s, TemplateData{
+			Params: map[string]string{"p": h},
+			Steps:  map[string]StepData{"up": {Output: map[string]any{"v": h, "list": []any{h, h}}}},
+		})
+		require.NoError(t, err, h)
+		assert.False(t, HasSealedRef(got.HTTP.URL), "%q in a param became a secret reference", h)
+		for k, v := range got.HTTP.Headers {
+			assert.False(t, HasSealedRef(v), "%q spliced into %s became a secret reference: %q", h, k, v)
+			assert.False(t, SealedRef.MatchString(v), k)
+		}
+	}
+}
+
+func TestRenderStep_LiteralReferencesAreSealedOutsideTemplatesToo(t *testing.T) {
+	s := Step{ID: "a", Type: StepHTTP, HTTP: &HTTPStep{URL: "https://h/${env:PATH_TOKEN}",
+		Headers: map[string]string{"A": "{{ if true }}${file:/run/secret}{{ end }}"}}}
+	got, err := RenderStep(s, TemplateData{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"env", "PATH_TOKEN"}, SealedRef.FindStringSubmatch(got.HTTP.URL)[1:])
+	assert.Equal(t, []string{"file", "/run/secret"}, SealedRef.FindStringSubmatch(got.HTTP.Headers["A"])[1:])
+}
+
+func TestRenderStep_BoundsTheRenderedValue(t *testing.T) {
+	s := Step{ID: "a", Type: StepHTTP, HTTP: &HTTPStep{URL: "http://h", Body: "{{ range 300000 }}0123456789{{ end }}"}}
+	_, err := RenderStep(s, TemplateData{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "over 64 KiB")
 }

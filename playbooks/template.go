@@ -2,11 +2,13 @@ package playbooks
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
 	"text/template"
+	"text/template/parse"
 )
 
 // TemplateData is what step templates may read: {{ .params.x }},
@@ -39,16 +41,23 @@ func (d TemplateData) root() map[string]any {
 	return map[string]any{"params": params, "steps": steps, "drill": map[string]any{"id": d.Drill.ID}}
 }
 
-// RenderStep returns a copy of s with every template in its texts expanded.
-// Secret references (${env:NAME}) are left as they are: they are resolved
-// only inside activities.
+// RenderStep returns a copy of s with every template in its texts expanded
+// and every secret reference of its literal text sealed (see Data). Secret
+// references are never resolved here: only activities resolve them, on the
+// worker. A rendered value is bounded by MaxRenderedBytes.
 func RenderStep(s Step, data TemplateData) (Step, error) {
+	return Render(s, data)
+}
+
+// Render returns a deep copy of v (a step, a channel, a contact) rendered as
+// RenderStep renders a step. Fields named ID are left as they are.
+func Render[T any](v T, data TemplateData) (T, error) {
 	r := &renderer{root: data.root()}
-	out := r.value(reflect.ValueOf(s), "")
+	out := r.value(reflect.ValueOf(v), "")
 	if r.err != nil {
-		return s, r.err
+		return v, r.err
 	}
-	return out.Interface().(Step), nil
+	return out.Interface().(T), nil
 }
 
 type renderer struct {
@@ -56,23 +65,109 @@ type renderer struct {
 	err  error
 }
 
+// dataFunc is appended to every template action that prints: what a
+// template splices in is data, and may not carry a sealed secret reference.
+const dataFunc = "_data"
+
+func renderFuncs() template.FuncMap {
+	funcs := TemplateFuncs()
+	funcs[dataFunc] = func(v any) string { return Data(fmt.Sprint(v)) }
+	return funcs
+}
+
+// renderText renders one template text: the literal text has its secret
+// references sealed, every printed action has its value passed through
+// Data, and the output is bounded.
+func (r *renderer) renderText(text, path string) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return sealLiteral(text), nil
+	}
+	t, err := template.New(path).Funcs(renderFuncs()).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", err
+	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil {
+			sealTree(tt.Tree, tt.Tree.Root)
+		}
+	}
+	w := &boundedWriter{limit: MaxRenderedBytes}
+	if err := t.Execute(w, r.root); err != nil {
+		if w.over {
+			return "", fmt.Errorf("the rendered value is over %d KiB: bound it in the template, or keep the data out of the step", MaxRenderedBytes>>10)
+		}
+		return "", err
+	}
+	return w.b.String(), nil
+}
+
+// sealTree seals the literal text of a parsed template and makes every
+// printing action pass its value through the data function.
+func sealTree(tree *parse.Tree, n parse.Node) {
+	switch x := n.(type) {
+	case *parse.ListNode:
+		if x == nil {
+			return
+		}
+		for _, c := range x.Nodes {
+			sealTree(tree, c)
+		}
+	case *parse.TextNode:
+		x.Text = []byte(sealLiteral(string(x.Text)))
+	case *parse.ActionNode:
+		if len(x.Pipe.Decl) > 0 {
+			return // an assignment prints nothing
+		}
+		id := parse.NewIdentifier(dataFunc).SetTree(tree).SetPos(x.Pos)
+		x.Pipe.Cmds = append(x.Pipe.Cmds, &parse.CommandNode{NodeType: parse.NodeCommand, Pos: x.Pos, Args: []parse.Node{id}})
+	case *parse.IfNode:
+		sealTree(tree, x.List)
+		sealTree(tree, x.ElseList)
+	case *parse.RangeNode:
+		sealTree(tree, x.List)
+		sealTree(tree, x.ElseList)
+	case *parse.WithNode:
+		sealTree(tree, x.List)
+		sealTree(tree, x.ElseList)
+	}
+}
+
+// boundedWriter keeps at most limit bytes and fails past them, which stops
+// the template's execution.
+type boundedWriter struct {
+	b     bytes.Buffer
+	limit int
+	over  bool
+}
+
+func (w *boundedWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.limit {
+		w.over = true
+		return 0, errors.New("rendered value too large")
+	}
+	return w.b.Write(p)
+}
+
 // value returns a deep copy of v with its strings rendered.
 func (r *renderer) value(v reflect.Value, path string) reflect.Value {
 	switch v.Kind() {
 	case reflect.String:
-		text := v.String()
-		if r.err != nil || !strings.Contains(text, "{{") {
+		if r.err != nil {
 			return v
 		}
-		t, err := template.New(path).Option("missingkey=error").Parse(text)
-		if err == nil {
-			var b bytes.Buffer
-			if err = t.Execute(&b, r.root); err == nil {
-				return reflect.ValueOf(b.String()).Convert(v.Type())
-			}
+		out, err := r.renderText(v.String(), path)
+		if err != nil {
+			r.err = fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err)
+			return v
 		}
-		r.err = fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err)
-		return v
+		return reflect.ValueOf(out).Convert(v.Type())
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		n := reflect.New(v.Type()).Elem()
+		n.Set(r.value(v.Elem(), path))
+		return n
 	case reflect.Pointer:
 		if v.IsNil() {
 			return v

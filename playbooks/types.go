@@ -1,6 +1,9 @@
 package playbooks
 
-import "time"
+import (
+	"sort"
+	"time"
+)
 
 // APIVersion is the only playbook apiVersion this release reads.
 const APIVersion = "drillctl/v1"
@@ -24,11 +27,30 @@ type Playbook struct {
 	Notifications *Notifications              `yaml:"notifications,omitempty" json:"notifications,omitempty"`
 	Steps         []Step                      `yaml:"steps" json:"steps"`
 	Rollback      []Step                      `yaml:"rollback,omitempty" json:"rollback,omitempty"`
+	// Locks name the shared systems a drill of this playbook fails over
+	// (e.g. chat-platform-primary), beside the playbook's own name, which is
+	// always locked: two drills needing one lock never run at once.
+	Locks []string `yaml:"locks,omitempty" json:"locks,omitempty"`
 
 	// Source says where the playbook came from; set by Load, not by YAML.
 	Source Source `yaml:"-" json:"source"`
 	// positions maps a field path ("steps[3].timeout") to where it was written.
 	positions map[string]Pos
+}
+
+// LockNames are the locks a drill of p holds: its name, then its locks,
+// sorted and without repeats.
+func (p *Playbook) LockNames() []string {
+	seen := map[string]bool{p.Metadata.Name: true}
+	out := []string{}
+	for _, l := range p.Locks {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return append([]string{p.Metadata.Name}, out...)
 }
 
 // Source is the origin of a loaded playbook.
@@ -187,6 +209,10 @@ type Step struct {
 	Retry           *Retry   `yaml:"retry,omitempty" json:"retry,omitempty"`
 	Marks           Mark     `yaml:"marks,omitempty" json:"marks,omitempty"`
 	ContinueOnError bool     `yaml:"continueOnError,omitempty" json:"continueOnError,omitempty"`
+	// MaxOutput bounds the step's output in the drill record, in bytes of
+	// JSON (default MaxOutputBytes); a bigger output is kept whole as an
+	// evidence attachment and truncated in the record.
+	MaxOutput int `yaml:"maxOutput,omitempty" json:"maxOutput,omitempty"`
 
 	Inventory        *InventoryStep        `yaml:",inline" json:"inventory,omitempty"`
 	HTTP             *HTTPStep             `yaml:",inline" json:"http,omitempty"`

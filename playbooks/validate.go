@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"text/template"
-	"text/template/parse"
 )
 
 var (
@@ -20,11 +18,18 @@ var (
 
 // Validate checks what decoding cannot: references between steps, contacts
 // and policies, the DAG, the marks an RTO target needs, templates, secret
-// references and the rules of each step type. Its error is an ErrorList.
+// references, the rules of each step type, and what is known before the
+// drill runs to fail or stall it at run time (sizes, addresses, template
+// loops, unquoted shell splices). Its error is an ErrorList.
 func Validate(p *Playbook) error {
 	v := &validator{p: p}
 	v.header()
+	v.params()
+	v.stepCount()
 	v.contacts()
+	v.contactValues()
+	v.contactTexts()
+	v.durations()
 	all := v.checkIDs()
 	v.graph(p.Steps, "steps", all, false)
 	v.graph(p.Rollback, "rollback", all, true)
@@ -412,6 +417,8 @@ func (v *validator) step(s *Step, path string, rollback bool) {
 	if s.Retry != nil && s.Retry.Backoff != 0 && s.Retry.Backoff < 1 {
 		v.at(path+".retry.backoff", "expected 1 or more (a multiplier), got %v", s.Retry.Backoff)
 	}
+	v.stepValues(s, path)
+	v.shellCommands(s, path)
 	switch s.Type {
 	case StepHTTP:
 		if s.HTTP.URL == "" {
@@ -589,188 +596,6 @@ func (v *validator) inventory(inv *InventoryStep, path string) {
 	}
 	if inv.Discover != nil && countSet(*inv.Discover) != 1 {
 		v.at(path+".discover", "expected exactly one of http or sql")
-	}
-}
-
-// strings checks every text of a step: templates parse and reference what
-// exists (params, ancestor steps, the drill), secret references are well formed.
-func (v *validator) strings(s *Step, path string, rollback bool) {
-	walkStrings(reflect.ValueOf(*s), path, func(p, text string) {
-		v.secretRefs(text, p)
-		if !strings.Contains(text, "{{") {
-			return
-		}
-		t, err := template.New(p).Option("missingkey=error").Parse(text)
-		if err != nil {
-			msg := err.Error()
-			if i := strings.LastIndex(msg, ": "); i >= 0 {
-				msg = msg[i+2:]
-			}
-			v.at(p, "template: %s", msg)
-			return
-		}
-		for _, ref := range templateRefs(t.Tree.Root) {
-			v.templateRef(s, ref, p, rollback)
-		}
-	})
-}
-
-func (v *validator) secretRefs(text, path string) {
-	for _, m := range secretRefRE.FindAllStringSubmatch(text, -1) {
-		whole, inner := m[0], m[1]
-		if !strings.HasSuffix(whole, "}") {
-			v.at(path, "secret reference %q is not closed: expected ${env:NAME} or ${file:/path}", whole)
-			continue
-		}
-		kind, name, ok := strings.Cut(inner, ":")
-		switch {
-		case !ok || (kind != "env" && kind != "file"):
-			v.at(path, "secret reference %q: expected ${env:NAME} or ${file:/path}", whole)
-		case kind == "env" && !envNameRE.MatchString(name):
-			v.at(path, "secret reference %q: %q is not an environment variable name", whole, name)
-		case kind == "file" && name == "":
-			v.at(path, "secret reference %q: expected a file path", whole)
-		}
-	}
-}
-
-// templateRef checks one reference like [params primary] or [steps failover output token].
-func (v *validator) templateRef(s *Step, ref []string, path string, rollback bool) {
-	switch ref[0] {
-	case "params":
-		if len(ref) < 2 {
-			return
-		}
-		if _, ok := v.p.Params[ref[1]]; !ok {
-			msg := fmt.Sprintf("template refers to param %q, which the playbook does not declare", ref[1])
-			if sug := didYouMean(ref[1], sortedNames(v.p.Params)); sug != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", sug)
-			}
-			v.at(path, "%s", msg)
-		}
-	case "steps":
-		if len(ref) < 2 {
-			return
-		}
-		id := ref[1]
-		if len(ref) >= 3 && ref[2] != "output" {
-			v.at(path, "template: .steps.%s.%s: a step exposes only .output", id, ref[2])
-			return
-		}
-		isMainStep := false
-		for _, st := range v.p.Steps {
-			isMainStep = isMainStep || st.ID == id
-		}
-		switch {
-		case rollback && isMainStep:
-			// Rollback runs after the drill's steps; their outputs are known.
-		case !v.isAncestor(s.ID, id):
-			v.at(path, "template refers to step %q, which is not among the steps %q needs: its output may not exist yet (add it to needs)", id, s.ID)
-		}
-	case "drill":
-		if len(ref) >= 2 && ref[1] != "id" {
-			v.at(path, "template: .drill.%s: the drill exposes only .drill.id", ref[1])
-		}
-	default:
-		v.at(path, "template: unknown value .%s: expected .params, .steps or .drill", ref[0])
-	}
-}
-
-// templateRefs lists the field chains a template reads, like [steps a output x];
-// `index .steps "a-b"` counts as [steps a-b].
-func templateRefs(n parse.Node) [][]string {
-	var out [][]string
-	var walk func(n parse.Node)
-	walk = func(n parse.Node) {
-		switch x := n.(type) {
-		case *parse.ListNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Nodes {
-				walk(c)
-			}
-		case *parse.ActionNode:
-			walk(x.Pipe)
-		case *parse.PipeNode:
-			if x == nil {
-				return
-			}
-			for _, c := range x.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			if len(x.Args) >= 3 {
-				if id, ok := x.Args[0].(*parse.IdentifierNode); ok && id.Ident == "index" {
-					if f, ok := x.Args[1].(*parse.FieldNode); ok && len(f.Ident) == 1 {
-						if s, ok := x.Args[2].(*parse.StringNode); ok {
-							out = append(out, []string{f.Ident[0], s.Text})
-							return
-						}
-					}
-				}
-			}
-			for _, a := range x.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			out = append(out, x.Ident)
-		case *parse.ChainNode:
-			walk(x.Node)
-		case *parse.IfNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.RangeNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		case *parse.WithNode:
-			walk(x.Pipe)
-			walk(x.List)
-			walk(x.ElseList)
-		}
-	}
-	walk(n)
-	return out
-}
-
-// walkStrings calls fn with the path of every string inside v.
-func walkStrings(v reflect.Value, path string, fn func(path, text string)) {
-	switch v.Kind() {
-	case reflect.String:
-		fn(path, v.String())
-	case reflect.Pointer:
-		if !v.IsNil() {
-			walkStrings(v.Elem(), path, fn)
-		}
-	case reflect.Struct:
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			sf := t.Field(i)
-			if !sf.IsExported() || sf.Type == reflect.TypeOf(StepType("")) || sf.Type == reflect.TypeOf(Mark("")) {
-				continue
-			}
-			name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-			if name == "-" || sf.Name == "ID" {
-				continue
-			}
-			p := path
-			if !strings.Contains(opts, "inline") {
-				p = join(path, name)
-			}
-			walkStrings(v.Field(i), p, fn)
-		}
-	case reflect.Slice:
-		for i := 0; i < v.Len(); i++ {
-			walkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i), fn)
-		}
-	case reflect.Map:
-		keys := v.MapKeys()
-		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
-		for _, k := range keys {
-			walkStrings(v.MapIndex(k), join(path, k.String()), fn)
-		}
 	}
 }
 
