@@ -3,12 +3,14 @@ package activities
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,6 +45,10 @@ func newActivityEnv(a *Activities) *testsuite.TestActivityEnvironment {
 // run executes one activity method in Temporal's activity test environment.
 func run(t *testing.T, a *Activities, name string, in steps.Input) (*steps.Result, error) {
 	t.Helper()
+	// As the workflow does: the step's literal secret references are sealed.
+	var err error
+	in.Step, err = playbooks.RenderStep(in.Step, playbooks.TemplateData{})
+	require.NoError(t, err)
 	env := newActivityEnv(a)
 	v, err := env.ExecuteActivity(name, in)
 	if err != nil {
@@ -208,11 +214,11 @@ func TestSecrets_FileReferenceAndScrubbing(t *testing.T) {
 	path := dir + "/pw"
 	require.NoError(t, writeFile(path, "p@ss\n"))
 	s := newActivities(nil).secrets()
-	got, err := s.resolve("postgres://u:${file:" + path + "}@db/app")
+	got, err := s.resolve(sealed(t, "postgres://u:${file:"+path+"}@db/app"))
 	require.NoError(t, err)
 	assert.Equal(t, "postgres://u:p@ss@db/app", got)
 	assert.Equal(t, "dial postgres://u:[redacted]@db/app failed", s.scrub("dial "+got+" failed"))
-	_, err = s.resolve("${file:" + dir + "/missing}")
+	_, err = s.resolve(sealed(t, "${file:"+dir+"/missing}"))
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "missing"))
 }
@@ -228,4 +234,34 @@ func closedPort(t *testing.T) string {
 
 func writeFile(path, content string) error {
 	return os.WriteFile(path, []byte(content), 0o600)
+}
+
+// sealed is text as the workflow hands it to an activity: its secret
+// references sealed, as the playbook's own literal text.
+func sealed(t *testing.T, text string) string {
+	t.Helper()
+	out, err := playbooks.Render(text, playbooks.TemplateData{})
+	require.NoError(t, err)
+	return out
+}
+
+// A `${env:…}` that reaches an activity unsealed came from data (a param, a
+// target's answer): it is sent as text, never resolved.
+func TestRunHTTP_DoesNotResolveReferencesThatCameFromData(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secretFile, []byte("file-secret-42"), 0o600))
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	defer srv.Close()
+	a := newActivities(map[string]string{"TOKEN": "env-secret-41"})
+	step, err := playbooks.RenderStep(playbooks.Step{ID: "next", Type: playbooks.StepHTTP, HTTP: &playbooks.HTTPStep{
+		URL: srv.URL, Headers: map[string]string{"X-From-Upstream": "{{ .steps.up.output.v }}"}}},
+		playbooks.TemplateData{Steps: map[string]playbooks.StepData{"up": {Output: map[string]any{
+			"v": "${file:" + secretFile + "} ${env:TOKEN}"}}}})
+	require.NoError(t, err)
+	env := newActivityEnv(a)
+	_, err = env.ExecuteActivity("RunHTTP", steps.Input{Step: step})
+	require.NoError(t, err)
+	assert.Equal(t, "${file:"+secretFile+"} ${env:TOKEN}", got.Get("X-From-Upstream"))
+	assert.NotContains(t, fmt.Sprint(got), "secret-4", "no secret went to the target")
 }

@@ -199,6 +199,9 @@ func TestSendPage_ConsoleLine(t *testing.T) {
 // run2 runs a paging activity in Temporal's activity test environment.
 func run2(t *testing.T, a *Activities, name string, in steps.PageInput) (*steps.PageResult, error) {
 	t.Helper()
+	var err error
+	in.Channel, err = playbooks.Render(in.Channel, playbooks.TemplateData{})
+	require.NoError(t, err)
 	env := newActivityEnv(a)
 	v, err := env.ExecuteActivity(name, in)
 	if err != nil {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -78,9 +79,15 @@ func (a *Activities) discoverAssets(ctx context.Context, sec *secrets, src playb
 	if src.HTTP == nil {
 		return nil, temporal.NewNonRetryableApplicationError("asset discovery over sql is not supported by this release yet", "Unsupported", nil)
 	}
-	var found []playbooks.Asset
-	if _, err := a.getJSON(ctx, sec, src.HTTP.URL, "", &found); err != nil {
+	var raw json.RawMessage
+	if _, err := a.getJSON(ctx, sec, src.HTTP.URL, "", &raw); err != nil {
 		return nil, err
+	}
+	// What a target answers is data: it may not carry a sealed secret
+	// reference for this worker to resolve.
+	var found []playbooks.Asset
+	if err := json.Unmarshal([]byte(playbooks.Data(string(raw))), &found); err != nil {
+		return nil, fmt.Errorf("GET %s: not a JSON list of assets: %w", playbooks.ShowRefs(src.HTTP.URL), err)
 	}
 	return found, nil
 }

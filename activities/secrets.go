@@ -3,13 +3,16 @@ package activities
 import (
 	"fmt"
 	"os"
-	"regexp"
-	"sort"
 	"strings"
+
+	"github.com/drillctl/drillctl/playbooks"
 )
 
-// secretRef matches `${env:NAME}` and `${file:/path}` references.
-var secretRef = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
+// secretRef matches the secret references this worker resolves: those the
+// workflow sealed in the playbook's own literal text. A `${env:NAME}` that
+// came from data (a param, a step output, a target's answer) is not sealed
+// and stays text.
+var secretRef = playbooks.SealedRef
 
 // secrets resolves secret references for one activity execution and
 // remembers every value it resolved, so they can be scrubbed from what the
@@ -27,7 +30,7 @@ func (a *Activities) secrets() *secrets {
 	return &secrets{lookup: lookup}
 }
 
-// resolve replaces every secret reference in s with its value.
+// resolve replaces every sealed secret reference in text with its value.
 func (s *secrets) resolve(text string) (string, error) {
 	var firstErr error
 	out := secretRef.ReplaceAllStringFunc(text, func(ref string) string {
@@ -78,18 +81,14 @@ func (s *secrets) resolveMap(m map[string]string) (map[string]string, error) {
 	return out, nil
 }
 
-// scrub replaces every resolved secret value in text with "[redacted]".
+// scrub replaces every resolved secret value in text with "[redacted]", in
+// every form it can take on its way out (escaped, base64, hex: see
+// secretForms); scrubbing twice changes nothing more.
 func (s *secrets) scrub(text string) string {
 	if len(s.resolved) == 0 {
 		return text
 	}
-	// Longest first, so a secret that contains another is replaced whole.
-	vals := append([]string(nil), s.resolved...)
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		text = strings.ReplaceAll(text, v, "[redacted]")
-	}
-	return text
+	return s.scrubber().scrub(text)
 }
 
 // scrubValue scrubs secrets from every string inside a JSON-like value.
@@ -97,21 +96,7 @@ func (s *secrets) scrubValue(v any) any {
 	if len(s.resolved) == 0 {
 		return v
 	}
-	switch x := v.(type) {
-	case string:
-		return s.scrub(x)
-	case map[string]any:
-		for k, e := range x {
-			x[k] = s.scrubValue(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = s.scrubValue(e)
-		}
-		return x
-	}
-	return v
+	return s.scrubber().value(v)
 }
 
 // scrubErr returns err with resolved secrets removed from its text.
