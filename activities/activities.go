@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/drillctl/drillctl/evidence"
 )
 
@@ -31,6 +33,8 @@ type Activities struct {
 	// link (package acklink); without them pages say how to ack from a terminal.
 	AckBaseURL string
 	AckKey     []byte
+	// Temporal is the client guards watch drills and describe locks with.
+	Temporal client.Client
 }
 
 // New returns Activities using the real world: the default HTTP transport,

@@ -26,13 +26,12 @@ func (a *Activities) RunExec(ctx context.Context, in steps.Input) (*steps.Result
 	}
 	res := &steps.Result{StartedAt: a.now()}
 	sec := a.secrets()
-	out, err := a.runProgram(ctx, sec, *spec, func() {
-		at := a.now()
-		res.ActionAt = &at
-	})
+	stop := func() {}
+	out, err := a.runProgram(ctx, sec, *spec, func() { stop = a.markSent(ctx, res) })
+	stop()
 	res.EndedAt = a.now()
 	res.Output = out
-	return res, sec.scrubErr(err)
+	return res, unknownOutcome(ctx, res, sec.scrubErr(err))
 }
 
 // runProgram runs spec and checks its exit code. started, if not nil, is

@@ -33,14 +33,13 @@ func (a *Activities) RunHTTP(ctx context.Context, in steps.Input) (*steps.Result
 	sec := a.secrets()
 	req := httpRequest{Method: spec.Method, URL: spec.URL, Headers: spec.Headers, Body: spec.Body,
 		ExpectStatus: spec.ExpectStatus, ExpectJSON: spec.ExpectJSON}
-	out, err := a.doHTTP(ctx, sec, req, func() {
-		at := a.now()
-		res.ActionAt = &at
-	})
+	stop := func() {}
+	out, err := a.doHTTP(ctx, sec, req, func() { stop = a.markSent(ctx, res) })
+	stop()
 	res.EndedAt = a.now()
 	res.Output = out
 	if err != nil {
-		return res, sec.scrubErr(err)
+		return res, unknownOutcome(ctx, res, sec.scrubErr(err))
 	}
 	return res, nil
 }

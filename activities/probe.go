@@ -18,14 +18,6 @@ import (
 // DefaultProbeInterval is the interval of a probe that declares none.
 const DefaultProbeInterval = time.Second
 
-// probeProgress is heartbeated so a probe retried on another worker keeps its
-// deadline and its count of failures.
-type probeProgress struct {
-	FirstAttemptAt time.Time `json:"firstAttemptAt"`
-	Failures       int       `json:"failures"`
-	LastError      string    `json:"lastError,omitempty"`
-}
-
 // RunProbe executes a probe step: it repeats its check every interval until
 // the check succeeds or the step's timeout has passed since the first
 // attempt. FirstSuccessAt is the instant the successful check began; the
@@ -42,9 +34,14 @@ func (a *Activities) RunProbe(ctx context.Context, in steps.Input) (*steps.Resul
 	res := &steps.Result{StartedAt: a.now(), ResolutionSeconds: interval.Seconds()}
 	sec := a.secrets()
 
-	var progress probeProgress
+	// Progress is heartbeated so a probe retried on another worker (by
+	// Temporal, or by the workflow after a heartbeat timeout) keeps its first
+	// attempt's instant and its count of failures.
+	var progress steps.Progress
 	if activity.HasHeartbeatDetails(ctx) {
 		_ = activity.GetHeartbeatDetails(ctx, &progress)
+	} else if in.Resume != nil {
+		progress = *in.Resume
 	}
 	if progress.FirstAttemptAt.IsZero() {
 		progress.FirstAttemptAt = res.StartedAt
@@ -90,6 +87,10 @@ func (a *Activities) RunProbe(ctx context.Context, in steps.Input) (*steps.Resul
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()
+			case <-workerStopping(ctx):
+				// A probe is read-only: it does not hold up a stopping worker;
+				// it carries on, with its progress, on another one.
+				return nil, temporal.NewNonRetryableApplicationError("the worker is stopping", ErrWorkerStopping, nil, progress)
 			case <-time.After(wait):
 			}
 		}
@@ -121,11 +122,22 @@ func (a *Activities) check(ctx context.Context, sec *secrets, c playbooks.Check,
 			return nil, fmt.Errorf("tcp %s: %w", addr, err)
 		}
 		conn.Close()
-		return map[string]any{"address": addr}, nil
+		return map[string]any{"address": sec.scrub(addr)}, nil
 	case c.Exec != nil:
 		return a.runProgram(ctx, sec, *c.Exec, nil)
 	case c.SQL != nil:
 		return a.sqlCheck(ctx, sec, *c.SQL)
 	}
 	return nil, errors.New("probe has no check (http, tcp, exec or sql)")
+}
+
+// workerStopping is closed when the activity's worker starts to stop (never,
+// outside a worker).
+func workerStopping(ctx context.Context) (ch <-chan struct{}) {
+	defer func() {
+		if recover() != nil {
+			ch = nil
+		}
+	}()
+	return activity.GetWorkerStopChannel(ctx)
 }

@@ -381,14 +381,15 @@ func (a *Activities) WriteCanaries(ctx context.Context, in steps.Input) (*steps.
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		return nil
-	}), nil
+	})
 }
 
 // canaryLoop calls write every interval until the workflow cancels the
 // activity (when the outage begins). Failed writes (the primary fenced or
 // down) are counted, not fatal. It returns normally on cancellation, with
-// the counts.
-func (a *Activities) canaryLoop(ctx context.Context, sec *secrets, interval time.Duration, write func(seq int, at time.Time) error) *steps.Result {
+// the counts. A worker that is stopping hands the loop over at once: the
+// activity fails retryably and Temporal starts it on another worker.
+func (a *Activities) canaryLoop(ctx context.Context, sec *secrets, interval time.Duration, write func(seq int, at time.Time) error) (*steps.Result, error) {
 	res := &steps.Result{StartedAt: a.now(), ResolutionSeconds: interval.Seconds()}
 	var written, failed int
 	var last time.Time
@@ -414,7 +415,9 @@ func (a *Activities) canaryLoop(ctx context.Context, sec *secrets, interval time
 			if !last.IsZero() {
 				res.Output["lastWrittenAt"] = last.Format(time.RFC3339Nano)
 			}
-			return res
+			return res, nil
+		case <-workerStopping(ctx):
+			return nil, temporal.NewApplicationError("the worker is stopping", ErrWorkerStopping)
 		case <-tick.C:
 		}
 	}

@@ -147,9 +147,9 @@ func (a *Activities) RunSQL(ctx context.Context, in steps.Input) (*steps.Result,
 			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
 		}
 	}
-	at := a.now()
-	res.ActionAt = &at
+	stop := a.markSent(ctx, res)
 	r, err := query(ctx, conn, spec.Query, args...)
+	stop()
 	res.EndedAt = a.now()
 	if err != nil {
 		return nil, fmt.Errorf("sql on %s: %s", RedactDSN(spec.DSN), sec.scrub(err.Error()))
@@ -242,7 +242,7 @@ func (a *Activities) writeSQLCanaries(ctx context.Context, in steps.Input, c *pl
 			conn = nil // reconnect on the next write
 		}
 		return err
-	}), nil
+	})
 }
 
 // verifySQLCanaries reads the newest marker of this drill written before

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"os"
 	"os/user"
 	"sort"
@@ -61,6 +63,7 @@ Examples:
 					&ucli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "show live progress (default: on a terminal)"},
 					&ucli.BoolFlag{Name: "detach", Usage: "start the drill, print its id and return"},
 					&ucli.BoolFlag{Name: "dry-run", Usage: "run only the inventory steps: a read-only readiness check"},
+					&ucli.DurationFlag{Name: "wait-lock", Usage: "wait up to `DURATION` for a drill holding one of this playbook's locks to end, instead of being refused"},
 					outputFlag(),
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillRun(c, stdio) },
@@ -145,6 +148,7 @@ Examples:
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillAbort(c, stdio) },
 			},
+			decideCommand(stdio, conn),
 			{
 				Name:      "result",
 				Usage:     "print a finished drill's record and scorecard",
@@ -177,6 +181,7 @@ func drillRun(c *ucli.Context, stdio IO) error {
 	if err != nil {
 		return err
 	}
+	in.WaitLock = c.Duration("wait-lock")
 	cl, err := dial(c.Context, c)
 	if err != nil {
 		return err
@@ -217,16 +222,26 @@ func drillInputFrom(pb *playbooks.Playbook, sets []string, dryRun bool) (workflo
 		if !ok || k == "" {
 			return workflows.DrillInput{}, exitf(ExitUsage, "--set %q: expected KEY=VALUE", kv)
 		}
+		if strings.Contains(v, "${env:") || strings.Contains(v, "${file:") {
+			return workflows.DrillInput{}, exitf(ExitUsage,
+				"--set %s=...: a --set value is data and its secret references are never resolved (a value from outside "+
+					"the playbook must not be able to pull a secret out); write ${env:NAME} in the playbook's own step text, "+
+					"or use the target's own convention on the worker (PGPASSWORD or ~/.pgpass for PostgreSQL)", k)
+		}
 		if strings.Contains(v, "://") && activities.RedactDSN(v) != v {
 			return workflows.DrillInput{}, exitf(ExitUsage,
 				"--set %s=...: the value holds a password, which would be stored in clear text in the drill's history; "+
-					"write it as a reference resolved on the worker, like postgres://user:${env:PG_PASSWORD}@host/db", k)
+					"leave it out and give it to the worker the target's own way (PGPASSWORD or ~/.pgpass for PostgreSQL), "+
+					"or write ${env:NAME} in the playbook's own step text", k)
 		}
 		if _, declared := pb.Params[k]; !declared {
 			return workflows.DrillInput{}, exitf(ExitUsage, "--set %s: the playbook declares no param %q (it has: %s)",
 				kv, k, strings.Join(sortedParamNames(pb.Params), ", "))
 		}
 		params[k] = v
+	}
+	if err := playbooks.CheckParams(params); err != nil {
+		return workflows.DrillInput{}, exitf(ExitUsage, "--set: %v", err)
 	}
 	host, _ := os.Hostname()
 	return workflows.DrillInput{
@@ -322,6 +337,10 @@ func fetchRecord(ctx context.Context, cl worker.Client, id string, wait bool) (*
 	}
 	var rec evidence.Record
 	err := cl.GetWorkflow(ctx, id, "").Get(ctx, &rec)
+	for tries := 0; err != nil && transient(err) && tries < 60 && ctx.Err() == nil; tries++ {
+		time.Sleep(time.Second)
+		err = cl.GetWorkflow(ctx, id, "").Get(ctx, &rec)
+	}
 	if err == nil {
 		return &rec, nil
 	}
@@ -347,9 +366,20 @@ func fetchRecord(ctx context.Context, cl worker.Client, id string, wait bool) (*
 // rather than relying on the result's long poll alone: on the embedded
 // server that long poll was seen to miss the close now and then (about one
 // drill in 30) and wait out its 20 s expiry.
+//
+// A server that restarts meanwhile is waited for: the drill goes on without
+// the CLI, so the CLI keeps following it rather than give up.
 func waitClosed(ctx context.Context, cl worker.Client, id string) error {
 	for {
 		desc, err := cl.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil && transient(err) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+				continue
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -620,4 +650,19 @@ func oneArg(c *ucli.Context, name string) (string, error) {
 		return "", exitf(ExitUsage, "%s: expected %s, got %d arguments", c.Command.FullName(), name, c.NArg())
 	}
 	return c.Args().First(), nil
+}
+
+// transient reports whether err says the server could not be reached (it is
+// restarting, or the network blinked) rather than answered no.
+func transient(err error) bool {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
+		return true
+	}
+	return false
 }

@@ -25,7 +25,7 @@ Examples:
    drillctl worker --address temporal.internal:7233 --namespace dr \
        --tls-cert client.pem --tls-key client.key --tls-ca ca.pem
    TEMPORAL_API_KEY=... drillctl worker --address my-ns.a1b2c.tmprl.cloud:7233 --namespace my-ns.a1b2c`,
-		Flags: append(append(connectionFlags(), evidenceFlags()...), ackFlags("")...),
+		Flags: append(append(append(connectionFlags(), evidenceFlags()...), ackFlags("")...), drainFlag()),
 		Action: func(c *ucli.Context) error {
 			acts, err := workerActivities(c)
 			if err != nil {
@@ -41,7 +41,7 @@ Examples:
 				return err
 			}
 			defer stopAck()
-			w := worker.New(cl, worker.Options{Activities: acts})
+			w := worker.New(cl, worker.Options{Activities: acts, Drain: c.Duration("drain")})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "start worker: %v", err)
 			}
@@ -74,7 +74,7 @@ Examples:
 			&ucli.IntFlag{Name: "ui-port", Value: 8233, Usage: "Web UI port (-1: no UI)"},
 			&ucli.StringFlag{Name: "namespace", Value: "default", Usage: "namespace to register"},
 			&ucli.StringFlag{Name: "log-level", Value: "warn", Usage: "server log level: debug, info, warn, error"},
-		}, append(evidenceFlags(), ackFlags("127.0.0.1:8234")...)...),
+		}, append(append(evidenceFlags(), ackFlags("127.0.0.1:8234")...), drainFlag())...),
 		Action: func(c *ucli.Context) error {
 			acts, err := workerActivities(c)
 			if err != nil {
@@ -106,7 +106,7 @@ Examples:
 				return err
 			}
 			defer stopAck()
-			w := worker.New(cl, worker.Options{Activities: acts})
+			w := worker.New(cl, worker.Options{Activities: acts, Drain: c.Duration("drain")})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "dev: start worker: %v", err)
 			}
@@ -126,4 +126,10 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// drainFlag is how long a stopping worker lets running actions finish.
+func drainFlag() ucli.Flag {
+	return &ucli.DurationFlag{Name: "drain", Value: worker.DefaultDrain,
+		Usage: "on Ctrl-C or SIGTERM, let running actions (a failover script) finish for up to `DURATION` before stopping"}
 }

@@ -39,6 +39,20 @@ type Input struct {
 	// OutageStartAt is the instant the outage_start step executed its action,
 	// once it has: RPO measurements count data written before it.
 	OutageStartAt *time.Time `json:"outageStartAt,omitempty"`
+	// Resume is the progress a previous execution of this same attempt
+	// heartbeated before its worker or server was lost: a probe carries on
+	// with it (its first-attempt instant and its failures).
+	Resume *Progress `json:"resume,omitempty"`
+}
+
+// Progress is what step activities heartbeat, so that it survives the loss
+// of their worker: a probe's first attempt and failures, and the instant an
+// action was sent (heartbeated before it is sent).
+type Progress struct {
+	FirstAttemptAt time.Time  `json:"firstAttemptAt,omitzero"`
+	Failures       int        `json:"failures,omitempty"`
+	LastError      string     `json:"lastError,omitempty"`
+	SentAt         *time.Time `json:"sentAt,omitempty"`
 }
 
 // Result is what a step activity reports. Instants are taken on the
@@ -120,4 +134,35 @@ type NotifyInput struct {
 type NotifyResult struct {
 	Sent   []PageResult `json:"sent"`
 	Failed []string     `json:"failed,omitempty"`
+}
+
+// Guard activities: they read Temporal itself, on behalf of a drill's guard.
+const (
+	ActivityWatchDrill   = "WatchDrill"
+	ActivityDescribeLock = "DescribeLock"
+)
+
+// WatchInput names the drill execution a guard watches.
+type WatchInput struct {
+	DrillID string `json:"drillId"`
+	RunID   string `json:"runId"`
+}
+
+// WatchResult says how a watched drill execution closed.
+type WatchResult struct {
+	// Status is Temporal's close status in lower case: completed, failed,
+	// canceled, terminated, timed_out or continued_as_new.
+	Status string `json:"status"`
+	// By and Reason say who terminated it and why, when it was terminated.
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Record is the drill's last record (its status query, answered from
+	// its history), when it could be read.
+	Record *evidence.Record `json:"record,omitempty"`
+}
+
+// LockHolder says which drill holds a lock.
+type LockHolder struct {
+	Lock  string `json:"lock"`
+	Drill string `json:"drill"`
 }

@@ -1,6 +1,9 @@
 package worker
 
 import (
+	"time"
+
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -16,7 +19,14 @@ type Options struct {
 	Activities *activities.Activities
 	// Identity names the worker in Temporal (default: the SDK's pid@host).
 	Identity string
+	// Drain is how long a stopping worker lets running activities finish
+	// before it cancels them (default DefaultDrain): a graceful stop must
+	// not kill a failover script halfway.
+	Drain time.Duration
 }
+
+// DefaultDrain is how long a stopping worker waits for running activities.
+const DefaultDrain = 2 * time.Minute
 
 // New returns a worker, not yet started, that runs drills on c.
 func New(c Client, opts Options) sdkworker.Worker {
@@ -28,8 +38,18 @@ func New(c Client, opts Options) sdkworker.Worker {
 	if acts == nil {
 		acts = activities.New()
 	}
+	if acts.Temporal == nil {
+		acts.Temporal = c // guards watch drills and describe locks with it
+	}
+	drain := opts.Drain
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
 	w := sdkworker.New(c, queue, sdkworker.Options{
-		Identity: opts.Identity,
+		Identity:          opts.Identity,
+		WorkerStopTimeout: drain,
+		// No step output reaches the workflow bigger than its bound.
+		Interceptors: []interceptor.WorkerInterceptor{activities.BoundOutputs(acts)},
 		// Drills are few and latency matters more than throughput: keep a
 		// poller waiting on each queue so a new task is picked up at once.
 		MaxConcurrentWorkflowTaskPollers: 2,
@@ -43,5 +63,7 @@ func New(c Client, opts Options) sdkworker.Worker {
 func Register(r sdkworker.Registry, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Drill, workflow.RegisterOptions{Name: workflows.DrillWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Escalation, workflow.RegisterOptions{Name: workflows.EscalationWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.DrillGuard, workflow.RegisterOptions{Name: workflows.GuardWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.LockHolder, workflow.RegisterOptions{Name: workflows.LockWorkflow})
 	r.RegisterActivity(acts)
 }

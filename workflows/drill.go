@@ -44,6 +44,12 @@ type DrillInput struct {
 	Schedule string `json:"schedule,omitempty"`
 	// Environment describes where the drill was started from.
 	Environment evidence.Environment `json:"environment,omitempty"`
+	// WaitLock is how long the drill waits for a lock another drill holds
+	// (zero: it is refused at once, naming that drill).
+	WaitLock time.Duration `json:"waitLock,omitempty"`
+	// Compensate, when set, makes this execution compensate a drill that
+	// was terminated from outside instead of running it (its guard sets it).
+	Compensate *Compensation `json:"compensate,omitempty"`
 }
 
 // ApproveInput is a decision on an approval step.
@@ -73,6 +79,18 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		return nil, err
 	}
 
+	if in.Compensate != nil {
+		return d.runCompensation(ctx, in.Compensate)
+	}
+	if workflow.GetVersion(ctx, "guard-locks", workflow.DefaultVersion, 1) == 1 {
+		if why := d.startGuard(ctx); why != "" {
+			// Refused before anything was touched: nothing to compensate.
+			d.rec.Status = evidence.StatusFailed
+			d.rec.Reason = why
+			d.finish(ctx)
+			return d.rec, temporal.NewNonRetryableApplicationError(why, ErrDrillFailed, nil, d.rec)
+		}
+	}
 	d.notifyAsync(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
 	stepsCtx, cancelSteps := workflow.WithCancel(ctx)
 	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
@@ -89,6 +107,9 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		d.rec.Status = evidence.StatusAborted
 		d.rec.AbortedBy = d.abort.By
 		d.rec.Reason = d.abort.Reason
+	case d.stopped != "":
+		d.rec.Status = evidence.StatusFailed
+		d.rec.Reason = d.stopped
 	case failed != "":
 		d.rec.Status = evidence.StatusFailed
 		d.rec.Reason = fmt.Sprintf("step %q failed: %s", failed, d.step(failed).Error)
@@ -96,7 +117,13 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		d.rec.Status = evidence.StatusCompleted
 	}
 
-	if d.rec.Status != evidence.StatusCompleted && len(in.Playbook.Rollback) > 0 {
+	if d.stopped != "" {
+		for i := range d.rec.Rollback {
+			d.rec.Rollback[i].Status = evidence.StepSkipped
+			d.rec.Rollback[i].Note = "not run: " + d.stopped
+		}
+	}
+	if d.rec.Status != evidence.StatusCompleted && d.stopped == "" && len(in.Playbook.Rollback) > 0 {
 		d.runDAG(ctx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
 	}
 	for i := range d.rec.Rollback {
@@ -115,6 +142,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	if workflow.GetVersion(ctx, "evidence-bundle", workflow.DefaultVersion, 1) == 1 {
 		d.writeEvidence(ctx)
 	}
+	d.releaseGuard(ctx)
 	if d.rec.Status != evidence.StatusCompleted {
 		return d.rec, temporal.NewNonRetryableApplicationError(d.rec.Reason, ErrDrillFailed, nil, d.rec)
 	}
@@ -136,6 +164,15 @@ type drill struct {
 	pages map[string]*EscalationResult
 	// notifying counts lifecycle notifications still being sent.
 	notifying workflow.WaitGroup
+	// decided holds the decisions on steps whose outcome was unknown.
+	decided map[string]*evidence.Decision
+	// stopped, when set, says why the drill ends without compensation (a
+	// person chose stop on an action whose outcome was unknown).
+	stopped string
+	// guard says the drill's guard runs (and must be released at the end).
+	guard bool
+	// outputBytes counts the step output bytes kept in the record.
+	outputBytes int
 }
 
 func newDrill(ctx workflow.Context, in DrillInput) *drill {
@@ -166,6 +203,7 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		waiting:   map[string]bool{},
 		decisions: map[string]*ApproveInput{},
 		pages:     map[string]*EscalationResult{},
+		decided:   map[string]*evidence.Decision{},
 		notifying: workflow.NewWaitGroup(ctx),
 	}
 	rec.Steps = newStepRecords(in.Playbook.Steps)
@@ -211,7 +249,7 @@ func (d *drill) registerHandlers(ctx workflow.Context) error {
 	if err != nil {
 		return fmt.Errorf("register %s update: %w", UpdateApprove, err)
 	}
-	return nil
+	return d.registerDecide(ctx)
 }
 
 // validateApproval refuses a decision on a step that is not an approval
@@ -260,7 +298,8 @@ func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evid
 			c.Receive(ctx, &id)
 			running--
 			r := d.step(id)
-			if r.Status == evidence.StepFailed && !d.specs[id].ContinueOnError && failed == "" && !stopping {
+			bad := r.Status == evidence.StepFailed && !d.specs[id].ContinueOnError || r.Status == evidence.StepUnknown
+			if bad && failed == "" && !stopping {
 				failed = id
 				stopping = true
 				cancel()
@@ -412,4 +451,25 @@ func (d *drill) writeEvidence(ctx workflow.Context) {
 		return
 	}
 	d.rec.Evidence = &ref
+}
+
+// runCompensation compensates a drill terminated from outside (see
+// DrillGuard): decisions on actions whose outcome is unknown, the rollback,
+// the evidence.
+func (d *drill) runCompensation(ctx workflow.Context, c *Compensation) (*evidence.Record, error) {
+	d.compensate(ctx, c)
+	if d.stopped == "" && len(d.in.Playbook.Rollback) > 0 {
+		d.runDAG(ctx, d.in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
+	}
+	for i := range d.rec.Rollback {
+		if d.rec.Rollback[i].Status == evidence.StepPending {
+			d.rec.Rollback[i].Status = evidence.StepSkipped
+			d.rec.Rollback[i].Note = "not run: " + d.stopped
+		}
+	}
+	d.finish(ctx)
+	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s was terminated from outside; its guard compensated it: %s.", d.rec.DrillID, d.rec.Reason))
+	d.notifying.Wait(ctx)
+	d.writeEvidence(ctx)
+	return d.rec, temporal.NewNonRetryableApplicationError(d.rec.Reason, ErrDrillFailed, nil, d.rec)
 }

@@ -28,6 +28,12 @@ type fakeActivities struct{}
 func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
 func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
 func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error) { return nil, nil }
+func (fakeActivities) WatchDrill(context.Context, steps.WatchInput) (*steps.WatchResult, error) {
+	return nil, nil
+}
+func (fakeActivities) DescribeLock(context.Context, string) (*steps.LockHolder, error) {
+	return nil, nil
+}
 func (fakeActivities) WriteEvidence(context.Context, steps.EvidenceInput) (*evidence.EvidenceRef, error) {
 	return nil, nil
 }
@@ -48,7 +54,12 @@ func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
 	env := newSuite().NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(Drill, workflow.RegisterOptions{Name: DrillWorkflow})
+	env.RegisterWorkflowWithOptions(DrillGuard, workflow.RegisterOptions{Name: GuardWorkflow})
+	env.RegisterWorkflowWithOptions(LockHolder, workflow.RegisterOptions{Name: LockWorkflow})
 	env.RegisterActivity(&fakeActivities{})
+	// The guard watches its drill until the drill releases it.
+	env.OnActivity(steps.ActivityWatchDrill, mock.Anything, mock.Anything).After(24*time.Hour).
+		Return(&steps.WatchResult{Status: "completed"}, nil).Maybe()
 	return env
 }
 

@@ -205,11 +205,13 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 	if !ok {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("no escalation policy %q", s.Page.Escalation), "BadStep", nil)
 	}
-	contacts := map[string]playbooks.Contact{}
+	var names []string
 	for _, l := range policy.Levels {
-		for _, name := range l.Contacts {
-			contacts[name] = d.in.Playbook.Contacts[name]
-		}
+		names = append(names, l.Contacts...)
+	}
+	contacts, err := d.contacts(names)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BadStep", nil)
 	}
 	msg := s.Page.Message
 	if msg == "" {
@@ -219,7 +221,7 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 		WorkflowID: EscalationID(d.rec.DrillID, s.ID),
 	})
 	var res EscalationResult
-	err := workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, EscalationInput{
+	err = workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, EscalationInput{
 		DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s.ID, Message: msg,
 		Policy: policy, Contacts: contacts,
 	}).Get(ctx, &res)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,12 +36,19 @@ func (d *drill) runNotify(ctx workflow.Context, s playbooks.Step, r *evidence.St
 	if s.Notify == nil {
 		return temporal.NewNonRetryableApplicationError("notify step has no recipients", "BadStep", nil)
 	}
+	to, err := d.contacts(s.Notify.To)
+	if len(to) == 0 && err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "BadStep", nil)
+	}
 	in := steps.NotifyInput{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s.ID, Event: "notify",
-		Title: fmt.Sprintf("DR drill %s: %s", d.in.Playbook.Metadata.Name, s.ID), Text: s.Notify.Message, To: d.contacts(s.Notify.To)}
+		Title: fmt.Sprintf("DR drill %s: %s", d.in.Playbook.Metadata.Name, s.ID), Text: s.Notify.Message, To: to}
 	r.Attempts = 1
 	var res steps.NotifyResult
 	if err := workflow.ExecuteActivity(notifyOptions(ctx), steps.ActivityNotify, in).Get(ctx, &res); err != nil {
 		return err
+	}
+	if err != nil {
+		res.Failed = append(res.Failed, err.Error())
 	}
 	r.Output = map[string]any{"sent": len(res.Sent), "failed": res.Failed}
 	if len(res.Sent) == 0 && len(res.Failed) > 0 {
@@ -49,15 +57,29 @@ func (d *drill) runNotify(ctx workflow.Context, s playbooks.Step, r *evidence.St
 	return nil
 }
 
-// contacts returns the named contacts of the playbook.
-func (d *drill) contacts(names []string) map[string]playbooks.Contact {
+// contacts returns the named contacts of the playbook, rendered like a step
+// (templates expanded, secret references sealed for the worker). A contact
+// whose channels cannot be rendered is left out and named in the error.
+func (d *drill) contacts(names []string) (map[string]playbooks.Contact, error) {
 	out := make(map[string]playbooks.Contact, len(names))
+	var bad []string
+	data := d.templateData()
 	for _, n := range names {
-		if c, ok := d.in.Playbook.Contacts[n]; ok {
-			out[n] = c
+		c, ok := d.in.Playbook.Contacts[n]
+		if !ok {
+			continue
 		}
+		rendered, err := playbooks.Render(c, data)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("contact %s: %v", n, err))
+			continue
+		}
+		out[n] = rendered
 	}
-	return out
+	if len(bad) > 0 {
+		return out, errors.New(strings.Join(bad, "; "))
+	}
+	return out, nil
 }
 
 // lifecycle sends a drill lifecycle notification when the playbook asks for
@@ -76,8 +98,9 @@ func (d *drill) lifecycle(ctx workflow.Context, event, text string) {
 			return
 		}
 	}
+	to, _ := d.contacts(n.To) // a contact that cannot be rendered is not notified
 	in := steps.NotifyInput{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Event: event,
-		Title: fmt.Sprintf("DR drill %s: %s", d.in.Playbook.Metadata.Name, event), Text: text, To: d.contacts(n.To)}
+		Title: fmt.Sprintf("DR drill %s: %s", d.in.Playbook.Metadata.Name, event), Text: text, To: to}
 	_ = workflow.ExecuteActivity(notifyOptions(ctx), steps.ActivityNotify, in).Get(ctx, nil)
 }
 

@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,6 +22,12 @@ const (
 	defaultProbeTimeout    = 10 * time.Minute
 	defaultCheckTimeout    = 5 * time.Minute
 	defaultApprovalTimeout = 24 * time.Hour
+	// actionHeartbeatTimeout is how soon the loss of an action's worker is
+	// noticed (actions heartbeat every 2 s while in flight).
+	actionHeartbeatTimeout = 15 * time.Second
+	// maxLostWorkers bounds how often a read-only step carries on after its
+	// worker or server was lost.
+	maxLostWorkers = 20
 	// canaryWriterLifetime bounds how long canaries are written while the
 	// drill waits for the outage to begin.
 	canaryWriterLifetime = 24 * time.Hour
@@ -32,10 +40,16 @@ func (d *drill) runStep(ctx workflow.Context, s playbooks.Step) {
 	end := workflow.Now(ctx).UTC()
 	r.EndedAt = &end
 	r.Attempts = max(r.Attempts, 1) // steps run in the workflow itself have one attempt
+	action := s.Type.IsAction()
+	if action && ctx.Err() != nil && !temporal.IsCanceledError(err) {
+		r.Note = joinNote(r.Note, "the drill was stopping while this action ran: it was waited for, not cancelled")
+	}
 	switch {
 	case err == nil:
 		r.Status = evidence.StepSucceeded
-	case temporal.IsCanceledError(err) || ctx.Err() != nil:
+	case isOutcomeUnknown(err):
+		r.Status = evidence.StepUnknown
+	case temporal.IsCanceledError(err) || (!action && ctx.Err() != nil):
 		r.Status = evidence.StepCancelled
 		r.Error = "cancelled: the drill stopped while this step ran"
 	default:
@@ -86,16 +100,26 @@ func (d *drill) execute(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 // policy allows. Each attempt is one activity execution, so every attempt
 // shows in the history and the record, and an action is never retried
 // behind the playbook's back.
+//
+// An action, once started, is not cancelled by an abort: it is waited for
+// (up to its timeout) so compensation never races it. An action whose worker
+// or server was lost after it was sent has an unknown outcome: the drill asks
+// a person what to do (awaitDecision). A read-only step whose worker was lost
+// carries on, with its progress, without using up an attempt.
 func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.Step, r *evidence.StepRecord) error {
 	policy := retryPolicy(s)
 	timeout := stepTimeout(s)
+	action := s.Type.IsAction()
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		// Workers and servers come back: a read-only step waits for one.
+		ScheduleToStartTimeout: 0,
 	}
 	in := steps.Input{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s, OutageStartAt: d.outageStartAt()}
+	var deadline time.Time
 	if s.Type == playbooks.StepProbe {
-		deadline := workflow.Now(ctx).Add(timeout).UTC()
+		deadline = workflow.Now(ctx).Add(timeout).UTC()
 		in.Deadline = &deadline
 		interval := time.Second
 		if s.Probe != nil && s.Probe.Interval > 0 {
@@ -106,9 +130,17 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 		opts.StartToCloseTimeout = timeout + interval + 30*time.Second
 		opts.HeartbeatTimeout = max(3*interval+2*time.Second, 10*time.Second)
 	}
-	actx := workflow.WithActivityOptions(ctx, opts)
+	execCtx := ctx
+	if action {
+		// The instant an action is sent is heartbeated before it is sent; a
+		// lost worker is noticed within the heartbeat timeout.
+		opts.HeartbeatTimeout = actionHeartbeatTimeout
+		execCtx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	actx := workflow.WithActivityOptions(execCtx, opts)
 	backoff := policy.InitialInterval.D()
-	for attempt := 1; ; attempt++ {
+	lost := 0
+	for attempt := 1; ; {
 		in.Attempt = attempt
 		r.Attempts = attempt
 		var res steps.Result
@@ -117,15 +149,18 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 			d.recordResult(s, r, &res)
 			return nil
 		}
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.HasDetails() {
-			// What a failed attempt found (a drift, an inventory) is kept.
-			var partial steps.Result
-			if appErr.Details(&partial) == nil {
-				r.Output = partial.Output
-				if partial.Inventory != nil {
-					d.rec.Inventory = partial.Inventory
-				}
+		d.keepPartial(r, err)
+		if progress, timedOut := lostProgress(err); timedOut {
+			if action && progress.SentAt != nil {
+				return d.awaitDecision(execCtx, s, r, *progress.SentAt, err)
+			}
+			if !action && lost < maxLostWorkers && ctx.Err() == nil &&
+				(deadline.IsZero() || workflow.Now(ctx).Before(deadline)) {
+				// The worker or server was lost, not the target: carry on.
+				lost++
+				in.Resume = progress
+				r.Note = fmt.Sprintf("worker or server lost during attempt %d (%s); carried on", attempt, errorText(err))
+				continue
 			}
 		}
 		if temporal.IsCanceledError(err) || ctx.Err() != nil || attempt >= policy.MaxAttempts || !retryable(err) {
@@ -136,13 +171,63 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 			return err
 		}
 		backoff = min(time.Duration(float64(backoff)*policy.Backoff), policy.MaxInterval.D())
+		attempt++
+		in.Resume = nil
 	}
+}
+
+// keepPartial keeps what a failed attempt found (a drift, an inventory).
+func (d *drill) keepPartial(r *evidence.StepRecord, err error) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.HasDetails() {
+		var partial steps.Result
+		if appErr.Details(&partial) == nil {
+			d.keepOutput(r, partial.Output)
+			if partial.Inventory != nil {
+				d.rec.Inventory = partial.Inventory
+			}
+		}
+	}
+}
+
+// lostProgress reports whether err says the activity's worker or server was
+// lost (a heartbeat or start-to-close timeout, not an answer of the target),
+// with the progress the activity heartbeated before.
+func lostProgress(err error) (*steps.Progress, bool) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		switch appErr.Type() {
+		case errOutcomeUnknown, errWorkerStopping:
+			var p steps.Progress
+			if appErr.HasDetails() && appErr.Details(&p) != nil {
+				return nil, true
+			}
+			return &p, true
+		}
+		return nil, false
+	}
+	var te *temporal.TimeoutError
+	if !errors.As(err, &te) {
+		return nil, false
+	}
+	switch te.TimeoutType() {
+	case enumspb.TIMEOUT_TYPE_HEARTBEAT, enumspb.TIMEOUT_TYPE_START_TO_CLOSE:
+	default:
+		return nil, false
+	}
+	var p steps.Progress
+	if te.HasLastHeartbeatDetails() {
+		if te.LastHeartbeatDetails(&p) != nil {
+			return nil, true
+		}
+	}
+	return &p, true
 }
 
 // recordResult keeps an activity's result and takes the step's mark.
 func (d *drill) recordResult(s playbooks.Step, r *evidence.StepRecord, res *steps.Result) {
 	d.results[s.ID] = res
-	r.Output = res.Output
+	d.keepOutput(r, res.Output)
 	if res.Inventory != nil {
 		d.rec.Inventory = res.Inventory
 	}
@@ -283,4 +368,36 @@ func errorText(err error) string {
 		return fmt.Sprintf("timed out (%s)", timeoutErr.TimeoutType())
 	}
 	return err.Error()
+}
+
+// joinNote appends a sentence to a step's note.
+func joinNote(note, more string) string {
+	if note == "" {
+		return more
+	}
+	return note + "; " + more
+}
+
+// maxRecordOutputBytes bounds the step outputs kept in the drill record
+// altogether, so the record (the workflow's result, the status query, the
+// evidence activity's input) stays well inside Temporal's 2 MB payload
+// limit whatever the number of steps. Later steps' templates still read
+// every output whole (each bounded by its step).
+const maxRecordOutputBytes = 512 << 10
+
+// keepOutput records a step's output while the record's budget lasts, and
+// a note saying what was left out once it is spent.
+func (d *drill) keepOutput(r *evidence.StepRecord, out map[string]any) {
+	size := 0
+	if b, err := json.Marshal(out); err == nil {
+		size = len(b)
+	}
+	if d.outputBytes+size > maxRecordOutputBytes {
+		r.Output = map[string]any{"truncated": map[string]any{"bytes": size,
+			"note": fmt.Sprintf("not kept: the drill record keeps %d KiB of step outputs in all", maxRecordOutputBytes>>10)}}
+		d.rec.Truncated = "some step outputs were left out of this record to keep it inside Temporal's payload limits"
+		return
+	}
+	d.outputBytes += size
+	r.Output = out
 }
