@@ -35,6 +35,9 @@ type Token struct {
 	Level   int       `json:"l"`
 	Expires time.Time `json:"e"`
 	Nonce   string    `json:"n"`
+	// Channel is the kind of channel that carried the link (webhook, slack,
+	// dingtalk, pagerduty, email), so the record says which one was used.
+	Channel string `json:"ch,omitempty"`
 }
 
 // Errors Verify returns.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/drillctl/drillctl/evidence"
 )
@@ -35,6 +36,9 @@ type Activities struct {
 	AckKey     []byte
 	// Temporal is the client guards watch drills and describe locks with.
 	Temporal client.Client
+	// Trust are the keys whose signed playbooks this worker runs; nil runs
+	// any playbook (--trust any).
+	Trust []ssh.PublicKey
 }
 
 // New returns Activities using the real world: the default HTTP transport,

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/workflows"
 )
 
@@ -32,6 +33,7 @@ Examples:
 		Flags: append([]ucli.Flag{
 			&ucli.StringFlag{Name: "as", Required: true, Usage: "who decides (`NAME`)"},
 			&ucli.StringFlag{Name: "comment", Usage: "why, for the record"},
+			keyFlag(),
 			outputFlag(),
 		}, conn...),
 		Action: func(c *ucli.Context) error { return drillDecide(c, stdio) },
@@ -47,15 +49,20 @@ func drillDecide(c *ucli.Context, stdio IO) error {
 		return exitf(ExitUsage, "drill decide: expected DRILL_ID STEP rollback|continue|stop, got %d arguments", c.NArg())
 	}
 	id, step, decision := c.Args().Get(0), c.Args().Get(1), c.Args().Get(2)
+	signed, err := sign(c, identity.Statement{Drill: id, Step: step, Decision: decision, Signer: c.String("as"), Comment: c.String("comment")})
+	if err != nil {
+		return err
+	}
 	cl, err := dial(c.Context, c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	handle, err := cl.UpdateWorkflow(c.Context, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   workflows.UpdateDecide,
-		Args:         []any{workflows.DecideInput{Step: step, Decision: decision, By: c.String("as"), Comment: c.String("comment")}},
+		WorkflowID: id,
+		UpdateName: workflows.UpdateDecide,
+		Args: []any{workflows.DecideInput{Step: step, Decision: decision, By: c.String("as"), Comment: c.String("comment"),
+			Signed: signed, Via: "cli"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {

@@ -2,21 +2,26 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/drillctl/drillctl/acklink"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/lab"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/worker"
@@ -130,9 +135,19 @@ func runDemo(c *ucli.Context, stdio IO) error {
 		l.PrimaryURL(), l.StandbyURL(), c.Duration("lag"), c.Duration("promote-delay"))
 	say("Demo: ack timeouts shortened to %s; alice will not answer, bob (her successor) will.\n", demoAckTimeout)
 
+	people, err := demoPeople(pb)
+	if err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
+	}
+	say("Demo: throwaway SSH keys made for %s (in memory, gone when the demo ends): the start and the go are signed.\n",
+		strings.Join(sortedNames(people), ", "))
 	in, err := drillInputFrom(pb, []string{"primary=" + l.PrimaryURL(), "standby=" + l.StandbyURL()}, false)
 	if err != nil {
 		return err
+	}
+	in.Initiator = "coordinator"
+	if in.Start, err = people.sign(identity.Statement{Drill: in.DrillID, Decision: identity.DecisionStart, Signer: "coordinator"}); err != nil {
+		return exitf(ExitUsage, "demo: %v", err)
 	}
 	run, err := startDrill(ctx, cl, in)
 	if err != nil {
@@ -140,7 +155,7 @@ func runDemo(c *ucli.Context, stdio IO) error {
 	}
 	humans, stopHumans := context.WithCancel(ctx)
 	defer stopHumans()
-	go simulateHumans(humans, cl, run.GetID(), links, say)
+	go simulateHumans(humans, cl, run.GetID(), links, people, say)
 
 	if format == "text" {
 		if err := newProgress(stdio.Out, false).follow(ctx, cl, run.GetID()); err != nil {
@@ -172,7 +187,7 @@ func demoPlaybook(file string) (*playbooks.Playbook, error) {
 // simulateHumans plays the people of the demo: alice never answers her page;
 // bob, her successor, clicks the ack link of his a moment after it arrives;
 // the coordinator gives the go when asked.
-func simulateHumans(ctx context.Context, cl worker.Client, id string, links <-chan string, say func(string, ...any)) {
+func simulateHumans(ctx context.Context, cl worker.Client, id string, links <-chan string, people demoKeys, say func(string, ...any)) {
 	approved := map[string]bool{}
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -203,9 +218,15 @@ func simulateHumans(ctx context.Context, cl worker.Client, id string, links <-ch
 		for _, s := range rec.Steps {
 			if s.Type == "approval" && s.Status == evidence.StepWaiting && !approved[s.ID] {
 				approved[s.ID] = true
+				const comment = "demo: change window open"
+				signed, err := people.sign(identity.Statement{Drill: id, Step: s.ID, Decision: identity.DecisionApprove,
+					Signer: "coordinator", Comment: comment})
+				if err != nil {
+					continue
+				}
 				h, err := cl.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 					WorkflowID: id, UpdateName: workflows.UpdateApprove,
-					Args:         []any{workflows.ApproveInput{Step: s.ID, By: "coordinator", Comment: "demo: change window open"}},
+					Args:         []any{workflows.ApproveInput{Step: s.ID, By: "coordinator", Comment: comment, Signed: signed, Via: "cli"}},
 					WaitForStage: client.WorkflowUpdateStageCompleted,
 				})
 				if err == nil && h.Get(ctx, nil) == nil {
@@ -283,4 +304,49 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return p.w.Write(b)
+}
+
+// demoKeys are the throwaway keys of the demo's people.
+type demoKeys map[string]ssh.Signer
+
+// demoPeople makes a throwaway ed25519 key for every contact of the demo's
+// playbook and declares it, so the demo's drill is a signed one.
+func demoPeople(pb *playbooks.Playbook) (demoKeys, error) {
+	keys := demoKeys{}
+	for _, name := range sortedNames(pb.Contacts) {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		signer, err := ssh.NewSignerFromKey(priv)
+		if err != nil {
+			return nil, err
+		}
+		keys[name] = signer
+		c := pb.Contacts[name]
+		c.Keys = []string{strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey())))}
+		pb.Contacts[name] = c
+	}
+	return keys, nil
+}
+
+// sign signs a statement as its signer.
+func (k demoKeys) sign(stmt identity.Statement) (*identity.Signed, error) {
+	signer, ok := k[stmt.Signer]
+	if !ok {
+		return nil, fmt.Errorf("no demo key for %s", stmt.Signer)
+	}
+	stmt.At, stmt.Nonce = time.Now().UTC(), identity.NewNonce()
+	s, err := identity.Sign(stmt, signer)
+	return &s, err
+}
+
+// sortedNames returns a map's keys in order.
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"os"
-	"os/user"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/worker"
 	"github.com/drillctl/drillctl/workflows"
@@ -63,6 +63,8 @@ Examples:
 					&ucli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "show live progress (default: on a terminal)"},
 					&ucli.BoolFlag{Name: "detach", Usage: "start the drill, print its id and return"},
 					&ucli.BoolFlag{Name: "dry-run", Usage: "run only the inventory steps: a read-only readiness check"},
+					&ucli.StringFlag{Name: "as", Usage: "who starts the drill (`NAME`, a contact of a signed playbook; default: your login)"},
+					keyFlag(),
 					&ucli.DurationFlag{Name: "wait-lock", Usage: "wait up to `DURATION` for a drill holding one of this playbook's locks to end, instead of being refused"},
 					outputFlag(),
 				}, conn...),
@@ -115,6 +117,7 @@ Examples:
 					&ucli.StringFlag{Name: "as", Required: true, Usage: "approver `NAME` (a contact of the playbook)"},
 					&ucli.StringFlag{Name: "comment", Usage: "why, for the record"},
 					&ucli.BoolFlag{Name: "reject", Usage: "no-go: the step fails and the rollback runs"},
+					keyFlag(),
 					outputFlag(),
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillApprove(c, stdio) },
@@ -132,6 +135,7 @@ Examples:
 				Flags: append([]ucli.Flag{
 					&ucli.StringFlag{Name: "step", Usage: "the page `STEP` to acknowledge"},
 					&ucli.StringFlag{Name: "as", Required: true, Usage: "who acknowledges (a paged contact's `NAME`)"},
+					keyFlag(),
 					outputFlag(),
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillAck(c, stdio) },
@@ -145,6 +149,7 @@ Examples:
 				Flags: append([]ucli.Flag{
 					&ucli.StringFlag{Name: "reason", Required: true, Usage: "why, for the record"},
 					&ucli.StringFlag{Name: "as", Usage: "who aborts (default: the current user)"},
+					keyFlag(),
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillAbort(c, stdio) },
 			},
@@ -182,6 +187,17 @@ func drillRun(c *ucli.Context, stdio IO) error {
 		return err
 	}
 	in.WaitLock = c.Duration("wait-lock")
+	if in.PlaybookSignature, err = playbookSignature(c.Args().First()); err != nil {
+		return err
+	}
+	in.Initiator = whoAmI(c)
+	if in.Start, err = sign(c, identity.Statement{Drill: in.DrillID, Decision: identity.DecisionStart, Signer: in.Initiator}); err != nil {
+		return err
+	}
+	if in.Start == nil && in.Playbook.IdentityMode() == playbooks.IdentitySigned && !c.Bool("dry-run") {
+		return exitf(ExitUsage, "%s is a signed playbook (identity: signed): its drills start with a signed statement, "+
+			"and no SSH key was found; pass --key FILE (or load your key into the ssh-agent) and --as NAME", c.Args().First())
+	}
 	cl, err := dial(c.Context, c)
 	if err != nil {
 		return err
@@ -528,15 +544,24 @@ func drillApprove(c *ucli.Context, stdio IO) error {
 		return exitf(ExitUsage, "drill approve: expected DRILL_ID STEP, got %d arguments", c.NArg())
 	}
 	id, step := c.Args().Get(0), c.Args().Get(1)
+	decision := identity.DecisionApprove
+	if c.Bool("reject") {
+		decision = identity.DecisionReject
+	}
+	signed, err := sign(c, identity.Statement{Drill: id, Step: step, Decision: decision, Signer: c.String("as"), Comment: c.String("comment")})
+	if err != nil {
+		return err
+	}
 	cl, err := dial(c.Context, c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	handle, err := cl.UpdateWorkflow(c.Context, client.UpdateWorkflowOptions{
-		WorkflowID:   id,
-		UpdateName:   workflows.UpdateApprove,
-		Args:         []any{workflows.ApproveInput{Step: step, By: c.String("as"), Comment: c.String("comment"), Reject: c.Bool("reject")}},
+		WorkflowID: id,
+		UpdateName: workflows.UpdateApprove,
+		Args: []any{workflows.ApproveInput{Step: step, By: c.String("as"), Comment: c.String("comment"),
+			Reject: c.Bool("reject"), Signed: signed, Via: "cli"}},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
@@ -553,7 +578,7 @@ func drillApprove(c *ucli.Context, stdio IO) error {
 	if !a.Approved {
 		word = "no-go"
 	}
-	fmt.Fprintf(stdio.Out, "%s: %s given by %s at %s\n", step, word, a.By, a.At.Format(time.RFC3339))
+	fmt.Fprintf(stdio.Out, "%s: %s given by %s at %s (%s)\n", step, word, a.By, a.At.Format(time.RFC3339), verifiedNote(a.Verified, a.Signed))
 	return nil
 }
 
@@ -576,7 +601,11 @@ func drillAck(c *ucli.Context, stdio IO) error {
 			}
 			step = running[0]
 		}
-		a, err := worker.Ack(c.Context, cl, id, step, c.String("as"), "cli")
+		signed, err := sign(c, identity.Statement{Drill: id, Step: step, Decision: identity.DecisionAck, Signer: c.String("as")})
+		if err != nil {
+			return err
+		}
+		a, err := worker.Ack(c.Context, cl, id, step, workflows.AckInput{By: c.String("as"), Via: "cli", Signed: signed})
 		if err != nil {
 			return exitf(ExitUsage, "ack %s of %s: %v", step, id, notFound(workflows.EscalationID(id, step), err))
 		}
@@ -593,11 +622,10 @@ func drillAbort(c *ucli.Context, stdio IO) error {
 	if err != nil {
 		return err
 	}
-	by := c.String("as")
-	if by == "" {
-		if u, err := user.Current(); err == nil {
-			by = u.Username
-		}
+	by := whoAmI(c)
+	signed, err := sign(c, identity.Statement{Drill: id, Decision: identity.DecisionAbort, Signer: by, Comment: c.String("reason")})
+	if err != nil {
+		return err
 	}
 	cl, err := dial(c.Context, c)
 	if err != nil {
@@ -605,7 +633,7 @@ func drillAbort(c *ucli.Context, stdio IO) error {
 	}
 	defer cl.Close()
 	if err := cl.SignalWorkflow(c.Context, id, "", workflows.SignalAbort,
-		workflows.AbortInput{By: by, Reason: c.String("reason")}); err != nil {
+		workflows.AbortInput{By: by, Reason: c.String("reason"), Signed: signed, Via: "cli"}); err != nil {
 		return exitf(ExitUsage, "abort %s: %v", id, notFound(id, err))
 	}
 	fmt.Fprintf(stdio.Out, "abort sent to %s: running steps are cancelled and the rollback runs (follow: drillctl drill watch %s)\n", id, id)

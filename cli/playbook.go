@@ -21,6 +21,7 @@ func playbookCommand(stdio IO) *ucli.Command {
    drillctl playbook plan playbooks/examples/chat-platform-quarterly.yaml
    drillctl playbook schema > playbook.schema.json`,
 		Subcommands: []*ucli.Command{
+			playbookSignCommand(stdio),
 			{
 				Name:      "validate",
 				Usage:     "check playbooks; every error as FILE:LINE:COL: message",

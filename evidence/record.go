@@ -1,6 +1,10 @@
 package evidence
 
-import "time"
+import (
+	"time"
+
+	"github.com/drillctl/drillctl/identity"
+)
 
 // SchemaVersion is the version of the drill record format. Bump it only for
 // changes that break readers; adding fields does not.
@@ -54,16 +58,19 @@ type Record struct {
 	Status        string            `json:"status"`
 	Verdict       string            `json:"verdict,omitempty"`
 	Reason        string            `json:"reason,omitempty"` // why the drill failed or was aborted
-	AbortedBy     string            `json:"abortedBy,omitempty"`
-	Measures      Measures          `json:"measures"`
-	Steps         []StepRecord      `json:"steps"`
-	Rollback      []StepRecord      `json:"rollback,omitempty"`
-	Approvals     []Approval        `json:"approvals,omitempty"`
-	Acks          []Ack             `json:"acknowledgements,omitempty"`
-	Pages         []Page            `json:"pages,omitempty"`
-	Inventory     *Inventory        `json:"inventory,omitempty"`
-	Environment   Environment       `json:"environment,omitempty"`
-	Evidence      *EvidenceRef      `json:"evidence,omitempty"`
+	// VerdictNote says why a completed drill whose measures met their
+	// targets is not met (a gate opened with no human decision).
+	VerdictNote string       `json:"verdictNote,omitempty"`
+	AbortedBy   string       `json:"abortedBy,omitempty"`
+	Measures    Measures     `json:"measures"`
+	Steps       []StepRecord `json:"steps"`
+	Rollback    []StepRecord `json:"rollback,omitempty"`
+	Approvals   []Approval   `json:"approvals,omitempty"`
+	Acks        []Ack        `json:"acknowledgements,omitempty"`
+	Pages       []Page       `json:"pages,omitempty"`
+	Inventory   *Inventory   `json:"inventory,omitempty"`
+	Environment Environment  `json:"environment,omitempty"`
+	Evidence    *EvidenceRef `json:"evidence,omitempty"`
 	// EvidenceError says why no evidence bundle could be written.
 	EvidenceError string `json:"evidenceError,omitempty"`
 	// Locks are the locks the drill held (its playbook's name and its
@@ -75,6 +82,9 @@ type Record struct {
 	// (Temporal's identity of the caller), when it was; its compensation and
 	// evidence were then run by its guard.
 	TerminatedBy string `json:"terminatedBy,omitempty"`
+	// Identity says who started the drill and whether its decisions are
+	// signed.
+	Identity *Identity `json:"identity,omitempty"`
 	// Truncated says the record was cut to fit Temporal's payload limits
 	// (what was cut is in the evidence attachments).
 	Truncated string `json:"truncated,omitempty"`
@@ -89,6 +99,28 @@ type Decision struct {
 	By       string    `json:"by"`
 	At       time.Time `json:"at"`
 	Comment  string    `json:"comment,omitempty"`
+	Via      string    `json:"via,omitempty"`
+	// Signed and Verified as for an Approval.
+	Signed   *identity.Signed `json:"signed,omitempty"`
+	Verified bool             `json:"verified"`
+}
+
+// Identity says who started a drill and how the drill's human decisions
+// were established.
+type Identity struct {
+	// Mode is "signed" (every decision carries an SSH signature checked
+	// against the person's keys) or "unverified" (names are self-asserted).
+	Mode string `json:"mode"`
+	// InitiatedBy is who started the drill (signed when Mode is signed).
+	InitiatedBy string `json:"initiatedBy,omitempty"`
+	// Start is the signed statement of the start, when signed.
+	Start *identity.Signed `json:"start,omitempty"`
+	// Abort is the signed statement of an abort, when signed.
+	Abort *identity.Signed `json:"abort,omitempty"`
+	// Keys are the public keys (authorized_keys lines) each person could
+	// sign with, as the playbook declared them: evidence verify re-checks
+	// every statement of the record against them.
+	Keys map[string][]string `json:"keys,omitempty"`
 }
 
 // PlaybookRef names the playbook a drill ran and its content digest.
@@ -149,6 +181,15 @@ type Approval struct {
 	At       time.Time `json:"at"`
 	Approved bool      `json:"approved"`
 	Comment  string    `json:"comment,omitempty"`
+	// Via is how the decision came: cli, link, api.
+	Via string `json:"via,omitempty"`
+	// Signed is the person's signed statement of the decision, when signed.
+	Signed *identity.Signed `json:"signed,omitempty"`
+	// Verified says the signature was checked against the person's keys.
+	Verified bool `json:"verified"`
+	// Auto says the gate opened with no human decision (onTimeout: approve):
+	// By is then empty.
+	Auto bool `json:"auto,omitempty"`
 }
 
 // Page is one page sent to one contact's channel.
@@ -169,6 +210,11 @@ type Ack struct {
 	Level int       `json:"level"`
 	At    time.Time `json:"at"`
 	Via   string    `json:"via,omitempty"` // cli, link
+	// Channel is the channel that carried the page acknowledged through a link.
+	Channel string `json:"channel,omitempty"`
+	// Signed and Verified as for an Approval.
+	Signed   *identity.Signed `json:"signed,omitempty"`
+	Verified bool             `json:"verified"`
 }
 
 // Inventory is the asset snapshot taken by the inventory step.

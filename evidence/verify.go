@@ -48,6 +48,9 @@ type VerifyResult struct {
 	Signed          bool      `json:"signed"`
 	Signature       string    `json:"signature"` // one of the Signature… states
 	PublicKey       string    `json:"publicKey,omitempty"`
+	// Statements counts the people's signed statements in drill.json that
+	// verified against the keys it records (see Statements).
+	Statements int `json:"statementsVerified"`
 }
 
 // DrillIDs are the drill ids a bundle states: its folder's name, drill.json's
@@ -155,6 +158,7 @@ func Verify(dir string, pub ed25519.PublicKey) (*VerifyResult, error) {
 	if pub != nil && !m.Signed {
 		res.problem("the bundle is unsigned: nothing proves who wrote it")
 	}
+	res.checkStatements(dir)
 	return res.finish(), nil
 }
 

@@ -37,7 +37,14 @@ func Load(path string) (*Playbook, error) {
 		}
 		return nil, tooBig(path, size)
 	}
-	return Parse(path, data)
+	p, err := Parse(path, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadAllowedSigners(p, path); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Parse decodes and validates a playbook held in data; name is the file

@@ -195,6 +195,14 @@ var invalidCorpus = []struct {
 		"14:9: steps[3].command[2]: {{ .params.db | shellquote }} is inside a here-document, where shellquote does not protect it; pass it through env (env: {NAME: \"{{ … }}\"}, then \"$NAME\"), or pass it as an argument after the script (\"$1\")",
 		"19:43: steps[4].command[2]: {{ .params.db | shellquote }} follows a backslash, which cancels the opening quote shellquote adds; remove the backslash",
 	}},
+	{"identity-rules.yaml", []string{
+		"5:19: starters[1]: unknown contact \"zed\"; contacts are: alice, bob, carol",
+		"8:27: contacts.bob.keys[0]: not an SSH public key: expected an authorized_keys line like \"ssh-ed25519 AAAA… alice@corp\" (cat ~/.ssh/id_ed25519.pub)",
+		"13:24: steps[0].approvers[1]: \"carol\" has no keys: in a signed playbook (identity: signed) every approver signs the go; add keys: to the contact, or write identity: unverified",
+		"14:19: steps[0].minApprovals: expected 1 to 2 (the number of approvers), got 3",
+		"15:14: steps[0].forbid[0]: expected initiator (the person who started the drill), got \"owner\"",
+		"16:11: steps[0].auto: expected allowed, got \"maybe\"",
+	}},
 	{"shell-unquoted.yaml", []string{
 		"6:43: steps[0].command[2]: {{ .params.db }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .params.db | shellquote }}, or pass it as an argument after the script (\"$1\")",
 		"7:52: steps[1].command[2]: {{ .params.host }} is spliced unquoted into a shell script (params and step outputs are data); write {{ .params.host | shellquote }}, or pass it as an argument after the script (\"$1\")",

@@ -27,6 +27,16 @@ type Playbook struct {
 	Notifications *Notifications              `yaml:"notifications,omitempty" json:"notifications,omitempty"`
 	Steps         []Step                      `yaml:"steps" json:"steps"`
 	Rollback      []Step                      `yaml:"rollback,omitempty" json:"rollback,omitempty"`
+	// Identity is "signed" (every human decision carries an SSH signature
+	// checked against the person's keys; the default when any contact
+	// declares keys or allowedSigners is set) or "unverified".
+	Identity string `yaml:"identity,omitempty" json:"identity,omitempty"`
+	// AllowedSigners names an allowed_signers file (as git and ssh-keygen
+	// use), relative to the playbook, whose principals are contact names.
+	AllowedSigners string `yaml:"allowedSigners,omitempty" json:"allowedSigners,omitempty"`
+	// Starters are the contacts who may start a drill of a signed playbook
+	// (empty: any contact with keys).
+	Starters []string `yaml:"starters,omitempty" json:"starters,omitempty"`
 	// Locks name the shared systems a drill of this playbook fails over
 	// (e.g. chat-platform-primary), beside the playbook's own name, which is
 	// always locked: two drills needing one lock never run at once.
@@ -34,6 +44,9 @@ type Playbook struct {
 
 	// Source says where the playbook came from; set by Load, not by YAML.
 	Source Source `yaml:"-" json:"source"`
+	// SignerKeys are the keys of the allowedSigners file, by principal; set
+	// by Load (the file is part of what the drill trusts).
+	SignerKeys map[string][]string `yaml:"-" json:"signerKeys,omitempty"`
 	// positions maps a field path ("steps[3].timeout") to where it was written.
 	positions map[string]Pos
 }
@@ -51,6 +64,36 @@ func (p *Playbook) LockNames() []string {
 	}
 	sort.Strings(out)
 	return append([]string{p.Metadata.Name}, out...)
+}
+
+// Identity modes.
+const (
+	IdentitySigned     = "signed"
+	IdentityUnverified = "unverified"
+)
+
+// IdentityMode is the playbook's identity mode, with its default: signed
+// when any contact declares keys or an allowed_signers file is named.
+func (p *Playbook) IdentityMode() string {
+	if p.Identity != "" {
+		return p.Identity
+	}
+	if len(p.SignerKeys) > 0 || p.AllowedSigners != "" {
+		return IdentitySigned
+	}
+	for _, c := range p.Contacts {
+		if len(c.Keys) > 0 {
+			return IdentitySigned
+		}
+	}
+	return IdentityUnverified
+}
+
+// KeysOf returns every public key (authorized_keys line) a contact may sign
+// with: its own keys, then those of the allowed_signers file.
+func (p *Playbook) KeysOf(name string) []string {
+	out := append([]string(nil), p.Contacts[name].Keys...)
+	return append(out, p.SignerKeys[name]...)
 }
 
 // Source is the origin of a loaded playbook.
@@ -87,6 +130,9 @@ type Contact struct {
 	Name     string    `yaml:"name" json:"name"`
 	Email    string    `yaml:"email,omitempty" json:"email,omitempty"`
 	Channels []Channel `yaml:"channels,omitempty" json:"channels,omitempty"`
+	// Keys are the SSH public keys (authorized_keys lines, like
+	// "ssh-ed25519 AAAA… alice@corp") the person signs decisions with.
+	Keys []string `yaml:"keys,omitempty" json:"keys,omitempty"`
 }
 
 // Channel is one way to reach a contact; exactly one field is set.
@@ -111,10 +157,20 @@ type SlackChannel struct {
 	URL string `yaml:"url" json:"url"`
 }
 
-// DingTalkChannel posts a markdown message to a DingTalk custom robot.
+// DingTalkChannel posts a markdown message to a DingTalk custom robot (an
+// ActionCard with an acknowledge button when the page carries an ack link).
+// A group message pings nobody unless it mentions someone: AtMobiles,
+// AtUserIDs and IsAtAll name who is @-mentioned.
 type DingTalkChannel struct {
 	URL    string `yaml:"url" json:"url"`
 	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// AtMobiles are the mobile numbers of group members to @-mention (a
+	// number may be written as a ${env:NAME} reference).
+	AtMobiles []string `yaml:"atMobiles,omitempty" json:"atMobiles,omitempty"`
+	// AtUserIDs are the DingTalk user ids of group members to @-mention.
+	AtUserIDs []string `yaml:"atUserIds,omitempty" json:"atUserIds,omitempty"`
+	// IsAtAll @-mentions everyone in the group.
+	IsAtAll bool `yaml:"isAtAll,omitempty" json:"isAtAll,omitempty"`
 }
 
 // PagerDutyChannel triggers and resolves incidents through the Events API v2.
@@ -124,13 +180,22 @@ type PagerDutyChannel struct {
 	Severity   string `yaml:"severity,omitempty" json:"severity,omitempty"`
 }
 
-// EmailChannel sends mail over SMTP (STARTTLS when offered).
+// EmailChannel sends mail over SMTP: implicit TLS on port 465, otherwise
+// STARTTLS when the server offers it (see TLS). From is "Name <addr>" or an
+// address; its default is drillctl@ the worker's fully qualified host name.
 type EmailChannel struct {
 	To       string `yaml:"to" json:"to"`
 	From     string `yaml:"from,omitempty" json:"from,omitempty"`
 	SMTP     string `yaml:"smtp" json:"smtp"` // host:port
 	Username string `yaml:"username,omitempty" json:"username,omitempty"`
 	Password string `yaml:"password,omitempty" json:"password,omitempty"`
+	// HELO is the name the worker greets the server with (EHLO); default:
+	// the machine's fully qualified domain name.
+	HELO string `yaml:"helo,omitempty" json:"helo,omitempty"`
+	// TLS is "implicit" (SMTPS, TLS from the first byte: the default on port
+	// 465) or "starttls" (required, never plain text); empty: implicit on
+	// port 465, otherwise STARTTLS when the server offers it.
+	TLS string `yaml:"tls,omitempty" json:"tls,omitempty"`
 }
 
 // ConsoleChannel prints the page on the worker's output (demos and tests).
@@ -372,6 +437,14 @@ type ApprovalStep struct {
 	Message   string   `yaml:"message,omitempty" json:"message,omitempty"`
 	// OnTimeout decides what an unanswered approval means: "fail" (default) or "approve".
 	OnTimeout string `yaml:"onTimeout,omitempty" json:"onTimeout,omitempty"`
+	// MinApprovals is how many distinct approvers must give the go (default 1).
+	MinApprovals int `yaml:"minApprovals,omitempty" json:"minApprovals,omitempty"`
+	// Forbid lists who may not approve: "initiator" (the person who started
+	// the drill): four eyes.
+	Forbid []string `yaml:"forbid,omitempty" json:"forbid,omitempty"`
+	// Auto: "allowed" lets a gate that opened with no human decision
+	// (onTimeout: approve) still give a met verdict.
+	Auto string `yaml:"auto,omitempty" json:"auto,omitempty"`
 }
 
 // WaitStep pauses the drill.

@@ -27,6 +27,7 @@ func Validate(p *Playbook) error {
 	v.params()
 	v.stepCount()
 	v.contacts()
+	v.identityRules()
 	v.contactValues()
 	v.contactTexts()
 	v.durations()

@@ -166,3 +166,15 @@ type LockHolder struct {
 	Lock  string `json:"lock"`
 	Drill string `json:"drill"`
 }
+
+// ActivityCheckPlaybook is a drill's first activity: the worker checks the
+// playbook is one it trusts (signed by a trusted key, unchanged).
+const ActivityCheckPlaybook = "CheckPlaybook"
+
+// CheckPlaybookInput is the playbook a drill runs: its exact bytes, their
+// detached SSH signature (if any), and the playbook as the drill parsed it.
+type CheckPlaybookInput struct {
+	Raw       []byte             `json:"raw"`
+	Signature string             `json:"signature,omitempty"`
+	Playbook  playbooks.Playbook `json:"playbook"`
+}

@@ -21,17 +21,17 @@ var _ acklink.Acker = LinkAcker{}
 
 // Ack acknowledges the page the token names.
 func (a LinkAcker) Ack(ctx context.Context, t acklink.Token, via string) error {
-	_, err := Ack(ctx, a.Client, t.DrillID, t.Step, t.Contact, via)
+	_, err := Ack(ctx, a.Client, t.DrillID, t.Step, workflows.AckInput{By: t.Contact, Via: via, Channel: t.Channel})
 	return err
 }
 
-// Ack acknowledges, as by, the page of a drill's page step: the ack Update
-// of the step's escalation, waited for until it is accepted or refused.
-func Ack(ctx context.Context, c Client, drillID, step, by, via string) (*evidence.Ack, error) {
+// Ack acknowledges the page of a drill's page step: the ack Update of the
+// step's escalation, waited for until it is accepted or refused.
+func Ack(ctx context.Context, c Client, drillID, step string, in workflows.AckInput) (*evidence.Ack, error) {
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.EscalationID(drillID, step),
 		UpdateName:   workflows.UpdateAck,
-		Args:         []any{workflows.AckInput{By: by, Via: via}},
+		Args:         []any{in},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
 )
 
@@ -37,6 +38,10 @@ type DecideInput struct {
 	Decision string `json:"decision"` // rollback, continue or stop
 	By       string `json:"by"`
 	Comment  string `json:"comment,omitempty"`
+	// Signed is the signed statement of the decision (its decision word is
+	// the choice: rollback, continue or stop).
+	Signed *identity.Signed `json:"signed,omitempty"`
+	Via    string           `json:"via,omitempty"`
 }
 
 // Error types shared with the activities (activities.ErrOutcomeUnknown and
@@ -52,7 +57,9 @@ const (
 func (d *drill) registerDecide(ctx workflow.Context) error {
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, in DecideInput) (*evidence.Decision, error) {
-			dec := evidence.Decision{Step: in.Step, Decision: in.Decision, By: in.By, At: workflow.Now(ctx).UTC(), Comment: in.Comment}
+			d.sig.use(in.Signed)
+			dec := evidence.Decision{Step: in.Step, Decision: in.Decision, By: in.By, At: workflow.Now(ctx).UTC(),
+				Comment: in.Comment, Via: viaOr(in.Via), Signed: in.Signed, Verified: in.Signed != nil && len(d.sig.Keys[in.By]) > 0}
 			d.rec.Decisions = append(d.rec.Decisions, dec)
 			d.decided[in.Step] = &dec
 			return &dec, nil
@@ -81,7 +88,12 @@ func (d *drill) validateDecide(in DecideInput) error {
 	if in.By == "" {
 		return errors.New("a decision needs the name of who makes it (--as NAME)")
 	}
-	return nil
+	if _, ok := d.in.Playbook.Contacts[in.By]; !ok && d.sig.signed() {
+		return fmt.Errorf("%q is not a contact of this playbook", in.By)
+	}
+	_, err := d.sig.check(in.Signed, identity.Statement{Drill: d.rec.DrillID, Step: in.Step, Decision: in.Decision,
+		Signer: in.By, Comment: in.Comment}, false)
+	return err
 }
 
 // awaitDecision handles an action that was sent at sentAt and whose worker

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/steps"
 )
@@ -50,6 +51,15 @@ type DrillInput struct {
 	// Compensate, when set, makes this execution compensate a drill that
 	// was terminated from outside instead of running it (its guard sets it).
 	Compensate *Compensation `json:"compensate,omitempty"`
+	// Start is the starter's signed statement of the start (required when
+	// the playbook's identity is signed).
+	Start *identity.Signed `json:"start,omitempty"`
+	// Initiator is who started the drill, as they said (unverified).
+	Initiator string `json:"initiator,omitempty"`
+	// PlaybookSignature is the playbook file's detached SSH signature
+	// (drillctl playbook sign), checked by workers that trust only signed
+	// playbooks.
+	PlaybookSignature string `json:"playbookSignature,omitempty"`
 }
 
 // ApproveInput is a decision on an approval step.
@@ -59,12 +69,21 @@ type ApproveInput struct {
 	Comment string `json:"comment,omitempty"`
 	// Reject says no-go; the step fails and the rollback runs.
 	Reject bool `json:"reject,omitempty"`
+	// Signed is the approver's signed statement of this decision.
+	Signed *identity.Signed `json:"signed,omitempty"`
+	// Via is how the decision came: cli, api, console.
+	Via string `json:"via,omitempty"`
 }
 
 // AbortInput says who aborts a drill and why.
 type AbortInput struct {
 	By     string `json:"by"`
 	Reason string `json:"reason"`
+	// Signed is the signed statement of the abort. An abort is always
+	// honoured (it is a safety lever); the record says whether it was
+	// verified.
+	Signed *identity.Signed `json:"signed,omitempty"`
+	Via    string           `json:"via,omitempty"`
 }
 
 // Drill runs a playbook as a drill: it walks the step DAG, running every
@@ -82,13 +101,17 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	if in.Compensate != nil {
 		return d.runCompensation(ctx, in.Compensate)
 	}
+	if why := d.checkStart(); why != "" {
+		return d.refuse(ctx, why)
+	}
+	if workflow.GetVersion(ctx, "trust-check", workflow.DefaultVersion, 1) == 1 {
+		if why := d.checkTrust(ctx); why != "" {
+			return d.refuse(ctx, why)
+		}
+	}
 	if workflow.GetVersion(ctx, "guard-locks", workflow.DefaultVersion, 1) == 1 {
 		if why := d.startGuard(ctx); why != "" {
-			// Refused before anything was touched: nothing to compensate.
-			d.rec.Status = evidence.StatusFailed
-			d.rec.Reason = why
-			d.finish(ctx)
-			return d.rec, temporal.NewNonRetryableApplicationError(why, ErrDrillFailed, nil, d.rec)
+			return d.refuse(ctx, why)
 		}
 	}
 	d.notifyAsync(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
@@ -149,6 +172,21 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	return d.rec, nil
 }
 
+// refuse ends a drill refused before anything was touched: nothing to
+// compensate, no evidence (it did not run).
+func (d *drill) refuse(ctx workflow.Context, why string) (*evidence.Record, error) {
+	d.rec.Status = evidence.StatusFailed
+	d.rec.Reason = why
+	for _, recs := range [][]evidence.StepRecord{d.rec.Steps, d.rec.Rollback} {
+		for i := range recs {
+			recs[i].Status = evidence.StepSkipped
+			recs[i].Note = "not run: the drill was refused"
+		}
+	}
+	d.finish(ctx)
+	return d.rec, temporal.NewNonRetryableApplicationError(why, ErrDrillFailed, nil, d.rec)
+}
+
 // drill is the state of one Drill execution.
 type drill struct {
 	in      DrillInput
@@ -157,9 +195,12 @@ type drill struct {
 	results map[string]*steps.Result        // step id → latest activity result
 	specs   map[string]playbooks.Step       // step id → playbook step
 	// waiting holds the approval steps waiting for a decision.
-	waiting   map[string]bool
-	decisions map[string]*ApproveInput
-	abort     *AbortInput
+	waiting map[string]bool
+	// decisions holds, per approval step, the decisions given so far.
+	decisions map[string][]ApproveInput
+	// sig checks people's signed statements.
+	sig   *Signatures
+	abort *AbortInput
 	// pages holds the outcome of each page step's escalation.
 	pages map[string]*EscalationResult
 	// notifying counts lifecycle notifications still being sent.
@@ -201,7 +242,8 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		results:   map[string]*steps.Result{},
 		specs:     map[string]playbooks.Step{},
 		waiting:   map[string]bool{},
-		decisions: map[string]*ApproveInput{},
+		decisions: map[string][]ApproveInput{},
+		sig:       signaturesOf(&in.Playbook),
 		pages:     map[string]*EscalationResult{},
 		decided:   map[string]*evidence.Decision{},
 		notifying: workflow.NewWaitGroup(ctx),
@@ -217,6 +259,7 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		d.specs[s.ID] = s
 	}
 	rec.Measures = d.measures()
+	rec.Identity = d.sig.record()
 	return d
 }
 
@@ -240,8 +283,10 @@ func (d *drill) registerHandlers(ctx workflow.Context) error {
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateApprove,
 		func(ctx workflow.Context, in ApproveInput) (*evidence.Approval, error) {
-			d.decisions[in.Step] = &in
-			a := evidence.Approval{Step: in.Step, By: in.By, At: workflow.Now(ctx).UTC(), Approved: !in.Reject, Comment: in.Comment}
+			d.decisions[in.Step] = append(d.decisions[in.Step], in)
+			d.sig.use(in.Signed)
+			a := evidence.Approval{Step: in.Step, By: in.By, At: workflow.Now(ctx).UTC(), Approved: !in.Reject,
+				Comment: in.Comment, Via: viaOr(in.Via), Signed: in.Signed, Verified: in.Signed != nil && len(d.sig.Keys[in.By]) > 0}
 			d.rec.Approvals = append(d.rec.Approvals, a)
 			return &a, nil
 		},
@@ -262,18 +307,38 @@ func (d *drill) validateApproval(in ApproveInput) error {
 	if spec.Type != playbooks.StepApproval || spec.Approval == nil {
 		return fmt.Errorf("step %q is a %s step, not an approval", in.Step, spec.Type)
 	}
-	if !d.waiting[in.Step] || d.decisions[in.Step] != nil {
+	if !d.waiting[in.Step] {
 		return fmt.Errorf("step %q is not waiting for a decision (it is %s)", in.Step, d.step(in.Step).Status)
 	}
 	if in.By == "" {
 		return errors.New("an approval needs the approver's name (--as NAME)")
 	}
-	for _, a := range spec.Approval.Approvers {
-		if a == in.By {
-			return nil
+	if !contains(spec.Approval.Approvers, in.By) {
+		return fmt.Errorf("%q may not decide step %q: its approvers are %v", in.By, in.Step, spec.Approval.Approvers)
+	}
+	if contains(spec.Approval.Forbid, "initiator") && in.By == d.rec.Identity.InitiatedBy {
+		return fmt.Errorf("%s started this drill and may not approve it (forbid: [initiator]): four eyes", in.By)
+	}
+	for _, prev := range d.decisions[in.Step] {
+		if prev.By == in.By {
+			return fmt.Errorf("%s has already decided step %q: the go needs distinct people", in.By, in.Step)
 		}
 	}
-	return fmt.Errorf("%q may not decide step %q: its approvers are %v", in.By, in.Step, spec.Approval.Approvers)
+	decision := identity.DecisionApprove
+	if in.Reject {
+		decision = identity.DecisionReject
+	}
+	_, err := d.sig.check(in.Signed, identity.Statement{Drill: d.rec.DrillID, Step: in.Step, Decision: decision,
+		Signer: in.By, Comment: in.Comment}, false)
+	return err
+}
+
+// viaOr is how a decision came, cli when unsaid.
+func viaOr(via string) string {
+	if via == "" {
+		return "cli"
+	}
+	return via
 }
 
 // runDAG runs steps in dependency order, each as soon as its needs are done,
@@ -312,6 +377,7 @@ func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evid
 				if a.Reason == "" {
 					a.Reason = "aborted"
 				}
+				d.checkAbort(&a)
 				d.abort = &a
 				stopping = true
 				cancel()
@@ -397,12 +463,24 @@ func (d *drill) needsState(s playbooks.Step) (ready bool, blocker string) {
 	return ready, ""
 }
 
-// finish computes the measures and the verdict and stamps the end.
+// finish computes the measures and the verdict and stamps the end. A gate
+// that opened with no human decision keeps the verdict from being met
+// unless the playbook marks it auto: allowed.
 func (d *drill) finish(ctx workflow.Context) {
 	end := workflow.Now(ctx).UTC()
 	d.rec.EndedAt = &end
 	d.rec.Measures = d.measures()
 	d.rec.Verdict = verdict(d.rec)
+	if d.rec.Verdict != evidence.VerdictMet {
+		return
+	}
+	for _, a := range d.rec.Approvals {
+		if spec := d.specs[a.Step]; a.Auto && (spec.Approval == nil || spec.Approval.Auto != "allowed") {
+			d.rec.Verdict = evidence.VerdictIncomplete
+			d.rec.VerdictNote = fmt.Sprintf("gate %q opened with no human decision (onTimeout: approve) and the playbook does not mark it auto: allowed", a.Step)
+			return
+		}
+	}
 }
 
 // verdict is met, missed or incomplete for a completed drill, else its status.

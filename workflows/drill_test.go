@@ -25,9 +25,10 @@ import (
 // fakeActivities stands in for the real activities; the tests mock them by name.
 type fakeActivities struct{}
 
-func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
-func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
-func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error) { return nil, nil }
+func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
+func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
+func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
+func (fakeActivities) CheckPlaybook(context.Context, steps.CheckPlaybookInput) error { return nil }
 func (fakeActivities) WatchDrill(context.Context, steps.WatchInput) (*steps.WatchResult, error) {
 	return nil, nil
 }
@@ -368,13 +369,20 @@ func TestDrill_ApprovalForAStepNotWaitingIsRefused(t *testing.T) {
 	}, time.Minute)
 	gate := approvalStep("go-no-go", "slow")
 	gate.Approval.OnTimeout = "approve"
-	env.ExecuteWorkflow(Drill, input([]playbooks.Step{httpStep("slow"), gate}))
+	in := input([]playbooks.Step{httpStep("slow"), gate})
+	in.Playbook.Targets = playbooks.Targets{} // nothing to measure: the gate alone decides the verdict
+	env.ExecuteWorkflow(Drill, in)
 
 	rec, err := drillOutcome(t, env)
 	require.NoError(t, err)
 	require.Error(t, refused)
 	assert.Contains(t, refused.Error(), "is not waiting for a decision")
-	assert.Contains(t, stepRec(t, rec, "go-no-go").Note, "approved by default")
+	assert.Contains(t, stepRec(t, rec, "go-no-go").Note, "opened with no human decision")
+	require.Len(t, rec.Approvals, 1)
+	assert.True(t, rec.Approvals[0].Auto, "the record says no human gave the go")
+	assert.Empty(t, rec.Approvals[0].By)
+	assert.Equal(t, evidence.VerdictIncomplete, rec.Verdict, "an auto-approved gate cannot give met unless the playbook allows it")
+	assert.Contains(t, rec.VerdictNote, "go-no-go")
 }
 
 func TestDrill_NoGoFailsTheDrillAndRunsRollback(t *testing.T) {

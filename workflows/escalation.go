@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/steps"
 )
@@ -36,12 +37,19 @@ type EscalationInput struct {
 	Message  string                       `json:"message"`
 	Policy   playbooks.EscalationPolicy   `json:"policy"`
 	Contacts map[string]playbooks.Contact `json:"contacts"`
+	// Signatures are the drill's rules for signed acknowledgements.
+	Signatures *Signatures `json:"signatures,omitempty"`
 }
 
 // AckInput acknowledges a page.
 type AckInput struct {
 	By  string `json:"by"`
 	Via string `json:"via,omitempty"` // cli, link
+	// Channel is the channel that carried the page, for an ack through its link.
+	Channel string `json:"channel,omitempty"`
+	// Signed is the signed statement of the acknowledgement. An ack through
+	// a page's link needs none: possession of the paged channel is its proof.
+	Signed *identity.Signed `json:"signed,omitempty"`
 }
 
 // EscalationResult is how an escalation ended.
@@ -180,7 +188,12 @@ func (e *escalation) validateAck(in AckInput) error {
 		sort.Strings(paged)
 		return fmt.Errorf("%q was not paged by step %q (paged so far: %v)", in.By, e.in.Step, paged)
 	}
-	return nil
+	if e.in.Signatures == nil {
+		return nil
+	}
+	_, err := e.in.Signatures.check(in.Signed, identity.Statement{Drill: e.in.DrillID, Step: e.in.Step,
+		Decision: identity.DecisionAck, Signer: in.By}, in.Via == "link")
+	return err
 }
 
 func (e *escalation) ack(ctx workflow.Context, in AckInput) (*evidence.Ack, error) {
@@ -189,7 +202,13 @@ func (e *escalation) ack(ctx workflow.Context, in AckInput) (*evidence.Ack, erro
 	if via == "" {
 		via = "cli"
 	}
-	a := evidence.Ack{Step: e.in.Step, By: in.By, Level: e.paged[in.By], At: now, Via: via}
+	verified := false
+	if sig := e.in.Signatures; sig != nil {
+		sig.use(in.Signed)
+		verified = in.Signed != nil && len(sig.Keys[in.By]) > 0
+	}
+	a := evidence.Ack{Step: e.in.Step, By: in.By, Level: e.paged[in.By], At: now, Via: via, Channel: in.Channel,
+		Signed: in.Signed, Verified: verified}
 	e.res.Acks = append(e.res.Acks, a)
 	e.res.AckedBy, e.res.Level, e.res.Round, e.res.AckedAt = in.By, a.Level, e.round, &now
 	return &a, nil
@@ -223,7 +242,7 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 	var res EscalationResult
 	err = workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, EscalationInput{
 		DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s.ID, Message: msg,
-		Policy: policy, Contacts: contacts,
+		Policy: policy, Contacts: contacts, Signatures: d.sig,
 	}).Get(ctx, &res)
 	d.rec.Pages = append(d.rec.Pages, res.Pages...)
 	d.rec.Acks = append(d.rec.Acks, res.Acks...)

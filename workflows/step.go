@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -257,27 +258,46 @@ func (d *drill) awaitApproval(ctx workflow.Context, s playbooks.Step, r *evidenc
 		return errors.New("approval step has no approvers")
 	}
 	timeout := durationOr(s.Timeout, defaultApprovalTimeout)
+	need := max(s.Approval.MinApprovals, 1)
 	r.Status = evidence.StepWaiting
 	d.waiting[s.ID] = true
 	defer delete(d.waiting, s.ID)
-	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return d.decisions[s.ID] != nil })
+	// goes are the approvers who gave the go; a single no-go stops the gate.
+	tally := func() (goes []string, noGo *ApproveInput) {
+		for i, dec := range d.decisions[s.ID] {
+			if dec.Reject {
+				return goes, &d.decisions[s.ID][i]
+			}
+			goes = append(goes, dec.By)
+		}
+		return goes, nil
+	}
+	decided, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool {
+		goes, noGo := tally()
+		return noGo != nil || len(goes) >= need
+	})
 	if err != nil {
 		return err
 	}
+	goes, noGo := tally()
 	if !decided {
 		if s.Approval.OnTimeout == "approve" {
-			r.Note = fmt.Sprintf("approved by default: no decision within %s (onTimeout: approve)", timeout)
+			note := fmt.Sprintf("the gate opened with no human decision: %d of %d approvals within %s (onTimeout: approve)", len(goes), need, timeout)
+			r.Note = note
+			d.rec.Approvals = append(d.rec.Approvals, evidence.Approval{Step: s.ID, At: workflow.Now(ctx).UTC(),
+				Approved: true, Auto: true, Comment: note})
 			return nil
 		}
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no decision within %s from any of %v", timeout, s.Approval.Approvers), "ApprovalTimeout", nil)
+			fmt.Sprintf("no decision within %s: %d of %d approvals from %v", timeout, len(goes), need, s.Approval.Approvers), "ApprovalTimeout", nil)
 	}
-	dec := d.decisions[s.ID]
-	r.Output = map[string]any{"by": dec.By, "approved": !dec.Reject, "comment": dec.Comment}
-	if dec.Reject {
+	if noGo != nil {
+		r.Output = map[string]any{"by": noGo.By, "approved": false, "comment": noGo.Comment}
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no-go from %s: %s", dec.By, dec.Comment), "Rejected", nil)
+			fmt.Sprintf("no-go from %s: %s", noGo.By, noGo.Comment), "Rejected", nil)
 	}
+	last := d.decisions[s.ID][len(d.decisions[s.ID])-1]
+	r.Output = map[string]any{"by": strings.Join(goes, ", "), "approvers": len(goes), "approved": true, "comment": last.Comment}
 	return nil
 }
 
