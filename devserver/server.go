@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,9 +46,11 @@ const (
 // DefaultUIPort, the ports the Temporal tools expect.
 type Config struct {
 	// DBFile is the SQLite file; MemoryDB keeps nothing. Its folder is
-	// created when missing. Required.
+	// created when missing (0700), and the file 0600. Required.
 	DBFile string
-	// IP to listen on; default DefaultIP.
+	// IP the frontend listens on; default DefaultIP. Without TLSDir it must
+	// be a loopback address. The Web UI and the internal ports always
+	// listen on loopback.
 	IP string
 	// Port of the frontend (gRPC); 0 picks a free port; DefaultPort is the
 	// conventional one.
@@ -57,6 +58,15 @@ type Config struct {
 	// UIPort of the Web UI; 0 picks a free port; negative (-1) means no UI;
 	// DefaultUIPort is the conventional one.
 	UIPort int
+	// InternalPorts is the first of NumInternalPorts consecutive ports:
+	// history, matching and worker (on loopback), then the frontend's HTTP
+	// API (beside the frontend, behind the same TLS); 0 picks free ones.
+	InternalPorts int
+	// TLSDir turns on mutual TLS: the frontend (gRPC and HTTP) and the
+	// internal ports accept only clients presenting a certificate signed by
+	// the CA kept in this folder, made on first start and reused after
+	// (LoadOrCreateCredentials). Empty: plaintext, on loopback only.
+	TLSDir string
 	// Namespace registered on first start; default DefaultNamespace.
 	Namespace string
 	// LogWriter receives the server's logs; nil discards them.
@@ -87,33 +97,23 @@ var DefaultSQLitePragmas = map[string]string{
 	"busy_timeout": "5000",
 }
 
+// NumInternalPorts is how many ports Config.InternalPorts pins.
+const NumInternalPorts = 4
+
 // Server is a running embedded Temporal server (and Web UI).
 type Server struct {
 	cfg      Config
 	ports    ports
-	frontend string
+	ip       net.IP // what the frontend listens on
+	internal net.IP // loopback: the internal ports, the UI, the server's own clients
+	frontend string // host:port clients dial
+	listen   string // host:port the frontend listens on
+	creds    *Credentials
 	uiAddr   string
 	server   temporal.Server
 	ui       *uiserver.Server
 	stopOnce sync.Once
 	stopErr  error
-}
-
-// DefaultDBFile is where `drillctl dev` keeps its SQLite file: under the
-// user's state directory ($XDG_STATE_HOME, or ~/.local/state).
-func DefaultDBFile() (string, error) {
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) { // the XDG spec says to ignore a relative path
-		dir = ""
-	}
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "drillctl", "temporal.db"), nil
 }
 
 // Start starts the server, registering the namespace on first start, and
@@ -122,8 +122,14 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DBFile == "" {
 		return nil, errors.New("devserver: no database file (use devserver.MemoryDB for none)")
 	}
-	if cfg.IP == "" {
-		cfg.IP = DefaultIP
+	ip, err := listenIP(cfg.IP)
+	if err != nil {
+		return nil, err
+	}
+	cfg.IP = ip.String()
+	if cfg.TLSDir == "" && !ip.IsLoopback() {
+		return nil, fmt.Errorf("devserver: refusing to listen on %s without TLS: anyone who reaches it could start "+
+			"drills whose steps run as this user; turn TLS on, or listen on %s", cfg.IP, DefaultIP)
 	}
 	if cfg.Namespace == "" {
 		cfg.Namespace = DefaultNamespace
@@ -131,15 +137,31 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Port < 0 || cfg.Port > 65535 || cfg.UIPort > 65535 {
 		return nil, fmt.Errorf("devserver: ports must be within 0-65535 (got --port %d, --ui-port %d)", cfg.Port, cfg.UIPort)
 	}
+	if cfg.InternalPorts < 0 || cfg.InternalPorts+NumInternalPorts-1 > 65535 {
+		return nil, fmt.Errorf("devserver: internal ports %d-%d are not within 1-65535",
+			cfg.InternalPorts, cfg.InternalPorts+NumInternalPorts-1)
+	}
 	if cfg.UIPort > 0 && cfg.UIPort == cfg.Port {
 		return nil, fmt.Errorf("devserver: the frontend and the Web UI cannot share port %d; pick another with --ui-port", cfg.Port)
 	}
-	p, err := reservePorts(cfg.IP, cfg.Port, cfg.UIPort)
+	internal := loopbackFor(ip)
+	p, err := reservePorts(ip.String(), internal.String(), cfg.Port, cfg.UIPort, cfg.InternalPorts)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Port, cfg.UIPort = p.frontend, p.ui
-	s := &Server{cfg: cfg, ports: p, frontend: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
+	dialIP := ip
+	if ip.IsUnspecified() { // every interface: the server's own clients use loopback
+		dialIP = internal
+	}
+	s := &Server{cfg: cfg, ports: p, ip: ip, internal: internal,
+		frontend: net.JoinHostPort(dialIP.String(), strconv.Itoa(cfg.Port)),
+		listen:   net.JoinHostPort(ip.String(), strconv.Itoa(cfg.Port))}
+	if cfg.TLSDir != "" {
+		if s.creds, err = LoadOrCreateCredentials(cfg.TLSDir, certificateHosts(ip)); err != nil {
+			return nil, err
+		}
+	}
 
 	conf, err := s.serverConfig()
 	if err != nil {
@@ -155,10 +177,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
 	}
 	dyn := dynamicConfig(!cfg.serverDefaults, cfg.DynamicConfig)
-	hosts := map[primitives.ServiceName]static.Hosts{}
-	for _, svc := range []primitives.ServiceName{primitives.FrontendService, primitives.HistoryService,
-		primitives.MatchingService, primitives.WorkerService} {
-		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(cfg.IP, strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
+	hosts := map[primitives.ServiceName]static.Hosts{
+		primitives.FrontendService: static.SingleLocalHost(s.frontend),
+	}
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		hosts[svc] = static.SingleLocalHost(net.JoinHostPort(internal.String(), strconv.Itoa(conf.Services[string(svc)].RPC.GRPCPort)))
 	}
 	s.server, err = temporal.NewServer(
 		temporal.WithConfig(conf),
@@ -185,6 +208,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if s.creds != nil {
+		if err := recordAddress(s.creds.Dir, s.frontend); err != nil {
+			s.Stop()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -198,7 +227,10 @@ func (s *Server) serverConfig() (*config.Config, error) {
 	httpPort := s.ports.frontendHTTP
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
-	conf.Global.Membership.BroadcastAddress = s.cfg.IP
+	conf.Global.Membership.BroadcastAddress = s.internal.String()
+	if s.creds != nil {
+		conf.Global.TLS = s.rootTLS()
+	}
 	conf.Persistence.DefaultStore = "sqlite-default"
 	conf.Persistence.VisibilityStore = "sqlite-default"
 	conf.Persistence.NumHistoryShards = 1
@@ -211,7 +243,7 @@ func (s *Server) serverConfig() (*config.Config, error) {
 			Enabled:                true,
 			InitialFailoverVersion: 1,
 			RPCAddress:             s.frontend,
-			HTTPAddress:            net.JoinHostPort(s.cfg.IP, strconv.Itoa(httpPort)),
+			HTTPAddress:            s.frontendHTTP(),
 			ClusterID:              devClusterID,
 		}},
 	}
@@ -220,9 +252,12 @@ func (s *Server) serverConfig() (*config.Config, error) {
 	for name, port := range map[string]int{"frontend": s.ports.frontend, "history": s.ports.history,
 		"matching": s.ports.matching, "worker": s.ports.worker} {
 		var svc config.Service
-		svc.RPC.BindOnIP = s.cfg.IP
+		// Only the frontend faces clients; history, matching and the
+		// worker service talk to each other on loopback.
+		svc.RPC.BindOnIP = s.internal.String()
 		svc.RPC.GRPCPort = port
 		if name == "frontend" {
+			svc.RPC.BindOnIP = s.ip.String()
 			svc.RPC.HTTPPort = httpPort
 		}
 		conf.Services[name] = svc
@@ -232,6 +267,7 @@ func (s *Server) serverConfig() (*config.Config, error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = s.frontend
+	conf.PublicClient.HTTPHostPort = s.frontendHTTP()
 	return &conf, nil
 }
 
@@ -251,15 +287,14 @@ func (s *Server) sqlConfig() (*config.SQL, error) {
 		}
 		maps.Copy(conf.ConnectAttributes, s.cfg.SQLitePragmas)
 		conf.DatabaseName = s.cfg.DBFile
-		if _, err := os.Stat(s.cfg.DBFile); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(filepath.Dir(s.cfg.DBFile), 0o755); err != nil {
-				return nil, fmt.Errorf("devserver: create the database folder: %w", err)
-			}
+		fresh, err := prepareDBFile(s.cfg.DBFile)
+		if err != nil {
+			return nil, err
+		}
+		if fresh {
 			if err := sqliteschema.SetupSchema(conf); err != nil {
 				return nil, fmt.Errorf("devserver: set up the schema in %s: %w", s.cfg.DBFile, err)
 			}
-		} else if err != nil {
-			return nil, fmt.Errorf("devserver: %w", err)
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig("active", s.cfg.Namespace, false, nil)
@@ -276,22 +311,38 @@ func (s *Server) sqlConfig() (*config.SQL, error) {
 // process when it cannot listen, so the port was checked free before, and
 // Start returns only once the UI answers.
 func (s *Server) startUI(ctx context.Context) error {
+	host := s.internal.String()
 	// Check again: the port was free before the server started, but the
 	// UI server would end the process if something took it since.
-	if err := checkFree(s.cfg.IP, s.cfg.UIPort, "--ui-port"); err != nil {
+	if err := checkFree(host, s.cfg.UIPort, "--ui-port"); err != nil {
 		return err
 	}
-	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
-		Host:                s.cfg.IP,
+	conf := &uiconfig.Config{
+		Host:                host,
 		Port:                s.cfg.UIPort,
 		TemporalGRPCAddress: s.frontend,
 		EnableUI:            true,
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
-	}))
+	}
+	if c := s.creds; c != nil {
+		// The UI has no login: whoever reaches its port acts with its
+		// certificate. It listens on loopback only, and reads only, so
+		// another user of this machine cannot start, signal, update or
+		// terminate a drill through it.
+		conf.TLS = uiconfig.TLS{
+			CaData:                 base64.StdEncoding.EncodeToString(c.CACert),
+			CertData:               base64.StdEncoding.EncodeToString(c.ClientCert),
+			KeyData:                base64.StdEncoding.EncodeToString(c.ClientKey),
+			ServerName:             tlsServerName,
+			EnableHostVerification: true,
+		}
+		conf.DisableWriteActions = true
+	}
+	s.ui = uiserver.NewServer(uiserveroptions.WithConfigProvider(conf))
 	go func() { _ = s.ui.Start() }()
-	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.UIPort))
+	addr := net.JoinHostPort(host, strconv.Itoa(s.cfg.UIPort))
 	if err := waitListening(ctx, addr, 30*time.Second); err != nil {
 		return fmt.Errorf("devserver: Web UI on %s: %w", addr, err)
 	}
@@ -299,8 +350,33 @@ func (s *Server) startUI(ctx context.Context) error {
 	return nil
 }
 
-// FrontendAddress is the host:port clients and workers dial.
+// FrontendAddress is the host:port clients and workers dial: the IP of
+// Config, or loopback when it listens on every interface.
 func (s *Server) FrontendAddress() string { return s.frontend }
+
+// ListenAddress is the host:port the frontend listens on.
+func (s *Server) ListenAddress() string { return s.listen }
+
+// Credentials are the CA and certificates of the server's mutual TLS, or
+// nil when it runs without TLS.
+func (s *Server) Credentials() *Credentials { return s.creds }
+
+// InternalAddresses are the history, matching and worker services'
+// host:ports, and the frontend's HTTP API's.
+func (s *Server) InternalAddresses() []string {
+	out := []string{}
+	for _, p := range []int{s.ports.history, s.ports.matching, s.ports.worker} {
+		out = append(out, net.JoinHostPort(s.internal.String(), strconv.Itoa(p)))
+	}
+	return append(out, net.JoinHostPort(s.ip.String(), strconv.Itoa(s.ports.frontendHTTP)))
+}
+
+// frontendHTTP is the host:port the server's own clients reach the
+// frontend's HTTP API on.
+func (s *Server) frontendHTTP() string {
+	host, _, _ := net.SplitHostPort(s.frontend)
+	return net.JoinHostPort(host, strconv.Itoa(s.ports.frontendHTTP))
+}
 
 // UIAddress is the Web UI's URL, or "" when it does not run.
 func (s *Server) UIAddress() string { return s.uiAddr }

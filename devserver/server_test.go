@@ -210,17 +210,22 @@ func TestServer_NeedsADatabase(t *testing.T) {
 }
 
 func TestDefaultDBFile_UnderTheStateDirectory(t *testing.T) {
-	for _, tc := range []struct{ name, xdg, home, want string }{
-		{"XDG_STATE_HOME set", "/tmp/state-home", "/home/u", "/tmp/state-home/drillctl/temporal.db"},
-		{"XDG_STATE_HOME unset", "", "/home/u", "/home/u/.local/state/drillctl/temporal.db"},
-		{"relative XDG_STATE_HOME ignored", "state", "/home/u", "/home/u/.local/state/drillctl/temporal.db"},
+	for _, tc := range []struct{ name, own, xdg, home, want string }{
+		{"XDG_STATE_HOME set", "", "/tmp/state-home", "/home/u", "/tmp/state-home/drillctl"},
+		{"XDG_STATE_HOME unset", "", "", "/home/u", "/home/u/.local/state/drillctl"},
+		{"relative XDG_STATE_HOME ignored", "", "state", "/home/u", "/home/u/.local/state/drillctl"},
+		{"DRILLCTL_STATE_DIR wins", "/srv/drills", "/tmp/state-home", "/home/u", "/srv/drills"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(StateDirEnv, tc.own)
 			t.Setenv("XDG_STATE_HOME", tc.xdg)
 			t.Setenv("HOME", tc.home)
 			got, err := DefaultDBFile()
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.want+"/temporal.db", got)
+			got, err = DefaultTLSDir()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want+"/tls", got)
 		})
 	}
 }
