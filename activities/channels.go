@@ -2,190 +2,102 @@ package activities
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/smtp"
-	"net/url"
-	"os"
-	"strconv"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/drillctl/drillctl/playbooks"
+	"github.com/drillctl/drillctl/steps"
 )
 
-// slackBody is a Slack incoming-webhook message: text, and a button to
-// acknowledge when the page has a link.
-func slackBody(m pageMessage) []byte {
-	blocks := []any{map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": "*" + m.Title + "*\n" + m.Text}}}
+// This file delivers one message on one channel; each kind of channel has
+// its own file: slack.go, dingtalk.go, pagerduty.go, mail.go.
+
+// channelKind names the kind of a channel.
+func channelKind(ch playbooks.Channel) string {
+	switch {
+	case ch.Console != nil:
+		return "console"
+	case ch.Webhook != nil:
+		return "webhook"
+	case ch.Slack != nil:
+		return "slack"
+	case ch.DingTalk != nil:
+		return "dingtalk"
+	case ch.PagerDuty != nil:
+		return "pagerduty"
+	case ch.Email != nil:
+		return "email"
+	}
+	return "none"
+}
+
+// send delivers a message on one channel.
+func (a *Activities) send(ctx context.Context, ch playbooks.Channel, contactName string, msg pageMessage) (*steps.PageResult, error) {
+	sec := a.secrets()
+	kind := channelKind(ch)
+	msg.SentAt = a.now()
+	res := &steps.PageResult{Channel: kind, SentAt: msg.SentAt}
+	switch {
+	case ch.Console != nil:
+		line := fmt.Sprintf("[%s] %s → %s (%s): %s", strings.ToUpper(msg.Event), msg.Title, msg.Contact, contactName, msg.Text)
+		if msg.AckURL != "" {
+			line += " — ack: " + msg.AckURL
+		} else if msg.AckCommand != "" {
+			line += " — ack: " + msg.AckCommand
+		}
+		if ch.Console.Prefix != "" {
+			line = ch.Console.Prefix + " " + line
+		}
+		fmt.Fprintln(a.console(), line)
+		res.Target = "console"
+		return res, nil
+	case ch.Webhook != nil:
+		body, err := json.Marshal(msg)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: encode message: %w", err)
+		}
+		target, err := a.postJSON(ctx, sec, ch.Webhook.URL, ch.Webhook.Headers, ch.Webhook.Secret, body, nil)
+		return sent(res, target, sec, err)
+	case ch.Slack != nil:
+		body, err := slackBody(msg)
+		if err != nil {
+			return nil, fmt.Errorf("slack: encode message: %w", err)
+		}
+		target, err := a.postJSON(ctx, sec, ch.Slack.URL, nil, "", body, nil)
+		return sent(res, target, sec, err)
+	case ch.DingTalk != nil:
+		target, err := a.sendDingTalk(ctx, sec, *ch.DingTalk, msg)
+		return sent(res, target, sec, err)
+	case ch.PagerDuty != nil:
+		target, err := a.sendPagerDuty(ctx, sec, *ch.PagerDuty, msg)
+		return sent(res, target, sec, err)
+	case ch.Email != nil:
+		target, err := a.sendEmail(ctx, sec, *ch.Email, contactName, msg)
+		return sent(res, target, sec, err)
+	}
+	return nil, temporal.NewNonRetryableApplicationError("a channel needs one of webhook, slack, dingtalk, pagerduty, email or console", "BadStep", nil)
+}
+
+// sent finishes a send: the target is recorded, an error is scrubbed.
+func sent(res *steps.PageResult, target string, sec *secrets, err error) (*steps.PageResult, error) {
+	res.Target = target
+	if err != nil {
+		return nil, sec.scrubErr(err)
+	}
+	return res, nil
+}
+
+// text is the message's text with the ways to acknowledge.
+func (m pageMessage) text() string {
+	t := m.Text
 	if m.AckURL != "" {
-		blocks = append(blocks, map[string]any{"type": "actions", "elements": []any{map[string]any{
-			"type": "button", "style": "primary", "url": m.AckURL,
-			"text": map[string]any{"type": "plain_text", "text": "Acknowledge as " + m.Contact}}}})
+		t += "\n\nAcknowledge: " + m.AckURL
 	}
 	if m.AckCommand != "" {
-		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": "`" + m.AckCommand + "`"}}})
+		t += "\nor from a terminal: " + m.AckCommand
 	}
-	b, _ := json.Marshal(map[string]any{"text": m.Title + ": " + m.text(), "blocks": blocks})
-	return b
-}
-
-// DingTalkSign signs a DingTalk custom robot request as its documentation
-// specifies: HMAC-SHA256 of "timestamp\nsecret" keyed by the secret,
-// base64, then URL-encoded.
-func DingTalkSign(timestampMs int64, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(strconv.FormatInt(timestampMs, 10) + "\n" + secret))
-	return url.QueryEscape(base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-}
-
-// sendDingTalk posts a markdown message to a DingTalk robot, signed when the
-// channel has a secret; DingTalk answers 200 with errcode != 0 on failure.
-func (a *Activities) sendDingTalk(ctx context.Context, sec *secrets, ch playbooks.DingTalkChannel, m pageMessage) (string, error) {
-	u, err := sec.resolve(ch.URL)
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-	}
-	if ch.Secret != "" {
-		secret, err := sec.resolve(ch.Secret)
-		if err != nil {
-			return "", temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-		}
-		ts := a.now().UnixMilli()
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		u += fmt.Sprintf("%stimestamp=%d&sign=%s", sep, ts, DingTalkSign(ts, secret))
-	}
-	text := "### " + m.Title + "\n\n" + m.Text
-	if m.AckURL != "" {
-		text += "\n\n[Acknowledge as " + m.Contact + "](" + m.AckURL + ")"
-	}
-	if m.AckCommand != "" {
-		text += "\n\n`" + m.AckCommand + "`"
-	}
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": m.Title, "text": text}})
-	return a.postJSON(ctx, sec, u, nil, "", body, func(_ int, answer []byte) error {
-		var r struct {
-			ErrCode int    `json:"errcode"`
-			ErrMsg  string `json:"errmsg"`
-		}
-		if json.Unmarshal(answer, &r) == nil && r.ErrCode != 0 {
-			return fmt.Errorf("dingtalk errcode %d: %s", r.ErrCode, r.ErrMsg)
-		}
-		return nil
-	})
-}
-
-// PagerDutyEventsURL is PagerDuty's Events API v2 endpoint.
-const PagerDutyEventsURL = "https://events.pagerduty.com/v2/enqueue"
-
-// sendPagerDuty triggers (or resolves) an incident with the drill's dedup key.
-func (a *Activities) sendPagerDuty(ctx context.Context, sec *secrets, ch playbooks.PagerDutyChannel, m pageMessage) (string, error) {
-	key, err := sec.resolve(ch.RoutingKey)
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-	}
-	action := "trigger"
-	if m.Event == "resolve" {
-		action = "resolve"
-	}
-	severity := ch.Severity
-	if severity == "" {
-		severity = "critical"
-	}
-	event := map[string]any{"routing_key": key, "event_action": action, "dedup_key": m.DedupKey}
-	if action == "trigger" {
-		event["payload"] = map[string]any{"summary": m.Title + ": " + m.Text, "source": "drillctl", "severity": severity,
-			"custom_details": map[string]any{"drillId": m.DrillID, "step": m.Step, "level": m.Level, "contact": m.Contact}}
-		if m.AckURL != "" {
-			event["links"] = []any{map[string]string{"href": m.AckURL, "text": "Acknowledge in drillctl"}}
-		}
-	}
-	body, _ := json.Marshal(event)
-	target := ch.URL
-	if target == "" {
-		target = PagerDutyEventsURL
-	}
-	return a.postJSON(ctx, sec, target, nil, "", body, nil)
-}
-
-// sendEmail sends the page over SMTP, with STARTTLS when the server offers
-// it. Credentials are sent only over TLS or to a loopback server (as
-// net/smtp's PLAIN auth insists).
-func (a *Activities) sendEmail(ctx context.Context, sec *secrets, ch playbooks.EmailChannel, contactName string, m pageMessage) (string, error) {
-	addr, err := sec.resolve(ch.SMTP)
-	if err != nil {
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr, temporal.NewNonRetryableApplicationError(fmt.Sprintf("smtp %q: expected host:port", addr), "BadStep", nil)
-	}
-	to, err := sec.resolve(ch.To)
-	if err != nil {
-		return addr, temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-	}
-	from := ch.From
-	if from == "" {
-		h, _ := os.Hostname()
-		from = "drillctl@" + h
-	}
-	d := net.Dialer{Timeout: 10 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return addr, fmt.Errorf("smtp %s: %w", addr, err)
-	}
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	c, err := smtp.NewClient(conn, host)
-	if err != nil {
-		conn.Close()
-		return addr, fmt.Errorf("smtp %s: %w", addr, err)
-	}
-	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
-			return addr, fmt.Errorf("smtp %s: starttls: %w", addr, err)
-		}
-	}
-	if ch.Username != "" {
-		user, err := sec.resolve(ch.Username)
-		if err != nil {
-			return addr, temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-		}
-		pass, err := sec.resolve(ch.Password)
-		if err != nil {
-			return addr, temporal.NewNonRetryableApplicationError(err.Error(), "Secret", nil)
-		}
-		if err := c.Auth(smtp.PlainAuth("", user, pass, host)); err != nil {
-			return addr, fmt.Errorf("smtp %s: auth: %s", addr, sec.scrub(err.Error()))
-		}
-	}
-	if err := c.Mail(from); err != nil {
-		return addr, fmt.Errorf("smtp %s: MAIL FROM: %w", addr, err)
-	}
-	if err := c.Rcpt(to); err != nil {
-		return addr, fmt.Errorf("smtp %s: RCPT TO: %w", addr, err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return addr, fmt.Errorf("smtp %s: DATA: %w", addr, err)
-	}
-	msg := fmt.Sprintf("From: %s\r\nTo: %s <%s>\r\nSubject: %s\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
-		from, contactName, to, m.Title, a.now().Format(time.RFC1123Z), strings.ReplaceAll(m.text(), "\n", "\r\n"))
-	if _, err := w.Write([]byte(msg)); err != nil {
-		return addr, fmt.Errorf("smtp %s: %w", addr, err)
-	}
-	if err := w.Close(); err != nil {
-		return addr, fmt.Errorf("smtp %s: %w", addr, err)
-	}
-	return addr, c.Quit()
+	return t
 }

@@ -90,7 +90,8 @@ func TestSendPage_WebhookIsSignedAndCarriesTheAckLink(t *testing.T) {
 	require.True(t, strings.HasPrefix(link, "http://ack.example:8234/ack/"))
 	tok, err := acklink.Verify(a.AckKey, strings.TrimPrefix(link, "http://ack.example:8234/ack/"), time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, acklink.Token{DrillID: "drill-q4", Step: "page", Contact: "bob", Level: 2, Expires: tok.Expires, Nonce: tok.Nonce}, tok)
+	assert.Equal(t, acklink.Token{DrillID: "drill-q4", Step: "page", Contact: "bob", Level: 2, Expires: tok.Expires, Nonce: tok.Nonce,
+		Channel: "webhook"}, tok, "the link says which channel carried it")
 }
 
 func TestSendPage_SlackMessageHasAnAcknowledgeButton(t *testing.T) {
@@ -124,9 +125,10 @@ func TestSendPage_DingTalkIsSignedAsItsDocumentationSays(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, q.Get("sign"))
 	m := c.json(t, 0)
-	assert.Equal(t, "markdown", m["msgtype"])
-	md := m["markdown"].(map[string]any)
-	assert.Contains(t, md["text"], "[Acknowledge as bob](http://ack.example:8234/ack/")
+	assert.Equal(t, "actionCard", m["msgtype"], "a page with an ack link has an acknowledge button")
+	card := obj(t, m["actionCard"])
+	assert.Equal(t, "Acknowledge as bob", card["singleTitle"])
+	assert.Contains(t, card["singleURL"], "http://ack.example:8234/ack/")
 }
 
 func TestSendPage_DingTalkErrcodeIsAFailureWithoutTheToken(t *testing.T) {
@@ -140,7 +142,7 @@ func TestSendPage_DingTalkErrcodeIsAFailureWithoutTheToken(t *testing.T) {
 	assert.NotContains(t, err.Error(), "very-secret-token")
 }
 
-func TestSendPage_PagerDutyTriggersAndResolvesWithOneDedupKey(t *testing.T) {
+func TestSendPage_PagerDutyTriggersAndResolvesTheLevelsIncident(t *testing.T) {
 	var c capture
 	c.status = http.StatusAccepted
 	c.answer = `{"status":"success"}`
@@ -156,7 +158,7 @@ func TestSendPage_PagerDutyTriggersAndResolvesWithOneDedupKey(t *testing.T) {
 	trigger, res := c.json(t, 0), c.json(t, 1)
 	assert.Equal(t, "trigger", trigger["event_action"])
 	assert.Equal(t, "R0UT1NGKEY", trigger["routing_key"])
-	assert.Equal(t, "drill-q4/page", trigger["dedup_key"])
+	assert.Equal(t, "drill-q4/page/level-2", trigger["dedup_key"])
 	assert.Equal(t, "critical", trigger["payload"].(map[string]any)["severity"])
 	assert.Contains(t, string(c.bodies[0]), "Acknowledge in drillctl")
 	assert.Equal(t, "resolve", res["event_action"])
@@ -183,7 +185,7 @@ func TestSendPage_EmailOverSMTP(t *testing.T) {
 	assert.Equal(t, "drills@example.com", smtpSrv.from)
 	assert.Equal(t, "bob@example.com", smtpSrv.to)
 	assert.Contains(t, got, "Subject: DR drill chat: please acknowledge (level 2)")
-	assert.Contains(t, got, "To: Bob Lee <bob@example.com>")
+	assert.Contains(t, got, `To: "Bob Lee" <bob@example.com>`)
 	assert.Contains(t, got, "Acknowledge: http://ack.example:8234/ack/")
 }
 

@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/drillctl/drillctl/acklink"
-	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/steps"
 )
 
@@ -35,10 +34,16 @@ type pageMessage struct {
 	// AckCommand is how to acknowledge from a terminal.
 	AckCommand string `json:"ackCommand,omitempty"`
 	// AckURL acknowledges with one click (a signed, single-use link).
-	AckURL   string    `json:"ackUrl,omitempty"`
-	Severity string    `json:"severity,omitempty"`
+	AckURL   string `json:"ackUrl,omitempty"`
+	Severity string `json:"severity,omitempty"`
+	// DedupKey names the incident a page belongs to: one per escalation
+	// level of a page step (see PageDedupKey).
 	DedupKey string    `json:"dedupKey,omitempty"`
 	SentAt   time.Time `json:"sentAt"`
+	// notification marks a message of Notify (a lifecycle event or a
+	// notify step), which informs and never asks for an acknowledgement:
+	// PagerDuty records it as a change event, not an incident.
+	notification bool
 }
 
 // SendPage sends one page to one channel of one contact. SentAt, the start
@@ -48,18 +53,26 @@ func (a *Activities) SendPage(ctx context.Context, in steps.PageInput) (*steps.P
 	if event == "" {
 		event = "page"
 	}
+	if event == "resolve" && in.Level < 1 {
+		return nil, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("resolve of page step %q: the escalation level whose incident to resolve is missing (level %d)", in.Step, in.Level),
+			"BadStep", nil)
+	}
 	msg := pageMessage{
 		DrillID: in.DrillID, Playbook: in.Playbook, Step: in.Step, Event: event, Level: in.Level, Contact: in.Contact,
 		Title:      fmt.Sprintf("DR drill %s: please acknowledge (level %d)", in.Playbook, in.Level),
 		Text:       in.Message,
 		AckCommand: fmt.Sprintf("drillctl drill ack %s --step %s --as %s", in.DrillID, in.Step, in.Contact),
-		DedupKey:   in.DrillID + "/" + in.Step,
+		DedupKey:   PageDedupKey(in.DrillID, in.Step, in.Level),
 	}
 	if event == "resolve" {
+		// Resolving is idempotent: the same level gives the same key, and
+		// PagerDuty drops a resolve for an incident already resolved.
 		msg.Title, msg.AckCommand = fmt.Sprintf("DR drill %s: acknowledged", in.Playbook), ""
 	} else if len(a.AckKey) > 0 && a.AckBaseURL != "" {
 		msg.AckURL = acklink.URL(a.AckBaseURL, acklink.Sign(a.AckKey, acklink.Token{
-			DrillID: in.DrillID, Step: in.Step, Contact: in.Contact, Level: in.Level, Expires: in.AckExpires}))
+			DrillID: in.DrillID, Step: in.Step, Contact: in.Contact, Level: in.Level, Expires: in.AckExpires,
+			Channel: channelKind(in.Channel)}))
 	}
 	res, err := a.send(ctx, in.Channel, in.ContactName, msg)
 	if res != nil {
@@ -76,7 +89,7 @@ func (a *Activities) Notify(ctx context.Context, in steps.NotifyInput) (*steps.N
 		c := in.To[name]
 		for _, ch := range c.Channels {
 			msg := pageMessage{DrillID: in.DrillID, Playbook: in.Playbook, Step: in.Step, Event: in.Event,
-				Contact: name, Title: in.Title, Text: in.Text}
+				Contact: name, Title: in.Title, Text: in.Text, notification: true}
 			sent, err := a.send(ctx, ch, c.Name, msg)
 			if err != nil {
 				res.Failed = append(res.Failed, fmt.Sprintf("%s via %s: %v", name, channelKind(ch), err))
@@ -86,86 +99,6 @@ func (a *Activities) Notify(ctx context.Context, in steps.NotifyInput) (*steps.N
 		}
 	}
 	return res, nil
-}
-
-// channelKind names the kind of a channel.
-func channelKind(ch playbooks.Channel) string {
-	switch {
-	case ch.Console != nil:
-		return "console"
-	case ch.Webhook != nil:
-		return "webhook"
-	case ch.Slack != nil:
-		return "slack"
-	case ch.DingTalk != nil:
-		return "dingtalk"
-	case ch.PagerDuty != nil:
-		return "pagerduty"
-	case ch.Email != nil:
-		return "email"
-	}
-	return "none"
-}
-
-// send delivers a message on one channel.
-func (a *Activities) send(ctx context.Context, ch playbooks.Channel, contactName string, msg pageMessage) (*steps.PageResult, error) {
-	sec := a.secrets()
-	kind := channelKind(ch)
-	msg.SentAt = a.now()
-	res := &steps.PageResult{Channel: kind, SentAt: msg.SentAt}
-	switch {
-	case ch.Console != nil:
-		line := fmt.Sprintf("[%s] %s → %s (%s): %s", strings.ToUpper(msg.Event), msg.Title, msg.Contact, contactName, msg.Text)
-		if msg.AckURL != "" {
-			line += " — ack: " + msg.AckURL
-		} else if msg.AckCommand != "" {
-			line += " — ack: " + msg.AckCommand
-		}
-		if ch.Console.Prefix != "" {
-			line = ch.Console.Prefix + " " + line
-		}
-		fmt.Fprintln(a.console(), line)
-		res.Target = "console"
-		return res, nil
-	case ch.Webhook != nil:
-		body, _ := json.Marshal(msg)
-		target, err := a.postJSON(ctx, sec, ch.Webhook.URL, ch.Webhook.Headers, ch.Webhook.Secret, body, nil)
-		return sent(res, target, sec, err)
-	case ch.Slack != nil:
-		target, err := a.postJSON(ctx, sec, ch.Slack.URL, nil, "", slackBody(msg), nil)
-		return sent(res, target, sec, err)
-	case ch.DingTalk != nil:
-		target, err := a.sendDingTalk(ctx, sec, *ch.DingTalk, msg)
-		return sent(res, target, sec, err)
-	case ch.PagerDuty != nil:
-		target, err := a.sendPagerDuty(ctx, sec, *ch.PagerDuty, msg)
-		return sent(res, target, sec, err)
-	case ch.Email != nil:
-		target, err := a.sendEmail(ctx, sec, *ch.Email, contactName, msg)
-		return sent(res, target, sec, err)
-	}
-	return nil, temporal.NewNonRetryableApplicationError("a channel needs one of webhook, slack, dingtalk, pagerduty, email or console", "BadStep", nil)
-}
-
-// sent finishes a send: the target is recorded, an error is scrubbed.
-func sent(res *steps.PageResult, target string, sec *secrets, err error) (*steps.PageResult, error) {
-	res.Target = target
-	if err != nil {
-		return nil, sec.scrubErr(err)
-	}
-	return res, nil
-}
-
-// text is the message's text with the ways to acknowledge.
-func (m pageMessage) text() string {
-	t := m.Text
-	if m.AckURL != "" {
-		t += "\n\nAcknowledge: " + m.AckURL
-	}
-	if m.AckCommand != "" {
-		t += "\nor from a terminal: " + m.AckCommand
-	}
-	return t
 }
 
 func (a *Activities) console() io.Writer {
@@ -218,7 +151,7 @@ func (a *Activities) postJSON(ctx context.Context, sec *secrets, rawURL string, 
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return host, fmt.Errorf("%s: status %d: %s", host, resp.StatusCode, sec.scrub(truncate(strings.TrimSpace(string(answer)), 200)))
+		return host, &statusError{Host: host, Status: resp.StatusCode, Body: sec.scrub(strings.TrimSpace(string(answer)))}
 	}
 	if check != nil {
 		if err := check(resp.StatusCode, answer); err != nil {
@@ -236,4 +169,31 @@ func hostOf(raw string) string {
 		return "(unparseable url)"
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// statusError is an endpoint's answer with a status other than 2xx. Its
+// text names only the host (paths and queries may carry tokens) and the
+// start of the answer; Body holds the whole answer (scrubbed, at most
+// 64 KiB), for a channel that reads the endpoint's explanation.
+type statusError struct {
+	Host   string
+	Status int
+	Body   string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s: status %d: %s", e.Host, e.Status, truncate(e.Body, 200))
+}
+
+// marshalJSON encodes v as JSON leaving "&", "<" and ">" as they are
+// (json.Marshal writes them as \u0026…, which endpoints decode alike but
+// people reading a captured request do not).
+func marshalJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
 }
