@@ -65,6 +65,8 @@ type Record struct {
 	Measures    Measures     `json:"measures"`
 	Steps       []StepRecord `json:"steps"`
 	Rollback    []StepRecord `json:"rollback,omitempty"`
+	// Finally are the reconstitution steps run after a completed drill.
+	Finally     []StepRecord `json:"finally,omitempty"`
 	Approvals   []Approval   `json:"approvals,omitempty"`
 	Acks        []Ack        `json:"acknowledgements,omitempty"`
 	Pages       []Page       `json:"pages,omitempty"`

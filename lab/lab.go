@@ -347,7 +347,7 @@ func (l *Lab) failover() (Truth, error) {
 	l.timers = append(l.timers, time.AfterFunc(l.cfg.PromoteDelay, func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.standby.role == RoleStandby {
+		if l.standby.role == RoleStandby && l.primary.role == RoleFenced {
 			at := time.Now().UTC()
 			l.standby.role = RoleActive
 			l.truth.RestoredAt = &at
@@ -359,9 +359,18 @@ func (l *Lab) failover() (Truth, error) {
 
 // failback re-syncs the old primary from the active standby and makes it
 // the active site again.
+//
+// A failback while the standby is still being promoted (the primary fenced,
+// the standby not yet active) calls the failover off: the primary, which
+// holds every write, is unfenced and the promotion never happens.
 func (l *Lab) failback() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.standby.role == RoleStandby && l.primary.role == RoleFenced {
+		l.primary.role = RoleActive
+		l.log.Info("failback: the failover was called off before the standby was promoted")
+		return nil
+	}
 	if l.standby.role != RoleActive {
 		return fmt.Errorf("the standby is %s: fail back after it is active", l.standby.role)
 	}

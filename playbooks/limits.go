@@ -109,7 +109,7 @@ func (v *validator) params() {
 
 // stepCount refuses more than MaxSteps steps, at the first one over.
 func (v *validator) stepCount() {
-	n := len(v.p.Steps) + len(v.p.Rollback)
+	n := len(v.p.Steps) + len(v.p.Rollback) + len(v.p.Finally)
 	if n <= MaxSteps {
 		return
 	}

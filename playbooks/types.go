@@ -27,6 +27,10 @@ type Playbook struct {
 	Notifications *Notifications              `yaml:"notifications,omitempty" json:"notifications,omitempty"`
 	Steps         []Step                      `yaml:"steps" json:"steps"`
 	Rollback      []Step                      `yaml:"rollback,omitempty" json:"rollback,omitempty"`
+	// Finally runs after a drill that completed: reconstitution back to the
+	// known state (NIST CP-4(4)), e.g. failing back to the primary site.
+	// Compensation after a failure or an abort is rollback's, not finally's.
+	Finally []Step `yaml:"finally,omitempty" json:"finally,omitempty"`
 	// Identity is "signed" (every human decision carries an SSH signature
 	// checked against the person's keys; the default when any contact
 	// declares keys or allowedSigners is set) or "unverified".
@@ -274,6 +278,11 @@ type Step struct {
 	Retry           *Retry   `yaml:"retry,omitempty" json:"retry,omitempty"`
 	Marks           Mark     `yaml:"marks,omitempty" json:"marks,omitempty"`
 	ContinueOnError bool     `yaml:"continueOnError,omitempty" json:"continueOnError,omitempty"`
+	// Compensate names the rollback step that undoes this action. When any
+	// action names one, compensation is a saga: after a failure or an abort,
+	// the compensations of the actions that ran (succeeded, or had an unknown
+	// outcome) run in the reverse order of those actions, and nothing else.
+	Compensate string `yaml:"compensate,omitempty" json:"compensate,omitempty"`
 	// MaxOutput bounds the step's output in the drill record, in bytes of
 	// JSON (default MaxOutputBytes); a bigger output is kept whole as an
 	// evidence attachment and truncated in the record.
@@ -375,10 +384,15 @@ type SQLStep struct {
 // outage begins; once VerifyAfter has succeeded it reads the newest marker
 // present on the standby, which gives the RPO (resolution: Interval).
 type CanaryStep struct {
-	Interval    Duration   `yaml:"interval,omitempty" json:"interval,omitempty"` // default 1s
-	VerifyAfter string     `yaml:"verifyAfter" json:"verifyAfter"`               // step id, usually the service_restored probe
-	HTTP        *SitePair  `yaml:"http,omitempty" json:"http,omitempty"`         // base URLs speaking the lab's replication contract
-	SQL         *CanarySQL `yaml:"sql,omitempty" json:"sql,omitempty"`
+	Interval    Duration `yaml:"interval,omitempty" json:"interval,omitempty"` // default 1s
+	VerifyAfter string   `yaml:"verifyAfter" json:"verifyAfter"`               // step id, usually the service_restored probe
+	// Warmup bounds how long the drill waits, before its outage_start step,
+	// for a marker written by this drill to be seen on the standby (default
+	// 2m): the outage clock never starts before the canaries replicate, so
+	// the RPO measures the loss, not the warm-up.
+	Warmup Duration   `yaml:"warmup,omitempty" json:"warmup,omitempty"`
+	HTTP   *SitePair  `yaml:"http,omitempty" json:"http,omitempty"` // base URLs speaking the lab's replication contract
+	SQL    *CanarySQL `yaml:"sql,omitempty" json:"sql,omitempty"`
 }
 
 // SitePair names the primary and standby ends of a replication check.

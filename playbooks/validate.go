@@ -34,12 +34,17 @@ func Validate(p *Playbook) error {
 	all := v.checkIDs()
 	v.graph(p.Steps, "steps", all, false)
 	v.graph(p.Rollback, "rollback", all, true)
+	v.graph(p.Finally, "finally", all, true)
 	v.marks()
+	v.phases()
 	for i := range p.Steps {
 		v.step(&p.Steps[i], fmt.Sprintf("steps[%d]", i), false)
 	}
 	for i := range p.Rollback {
 		v.step(&p.Rollback[i], fmt.Sprintf("rollback[%d]", i), true)
+	}
+	for i := range p.Finally {
+		v.step(&p.Finally[i], fmt.Sprintf("finally[%d]", i), true)
 	}
 	return v.errs.err()
 }
@@ -188,6 +193,7 @@ func (v *validator) checkIDs() map[string]string {
 	}
 	check(v.p.Steps, "steps")
 	check(v.p.Rollback, "rollback")
+	check(v.p.Finally, "finally")
 	return where
 }
 
@@ -199,6 +205,9 @@ func (v *validator) graph(steps []Step, list string, where map[string]string, ro
 			v.index(s.ID)
 		}
 		for _, s := range v.p.Rollback {
+			v.index(s.ID)
+		}
+		for _, s := range v.p.Finally {
 			v.index(s.ID)
 		}
 	}
@@ -218,9 +227,13 @@ func (v *validator) graph(steps []Step, list string, where map[string]string, ro
 				v.at(path, "step %q needs itself", n)
 			case byID[n] == nil && where[n] != "":
 				if rollback {
-					v.at(path, "rollback step %q needs %q, a step of the drill: rollback steps may only need other rollback steps", s.ID, n)
+					of := "the drill"
+					if where[n] != "steps" {
+						of = where[n]
+					}
+					v.at(path, "%s step %q needs %q, a step of %s: %s steps may only need other %s steps", list, s.ID, n, of, list, list)
 				} else {
-					v.at(path, "step %q needs %q, a rollback step: drill steps may only need drill steps", s.ID, n)
+					v.at(path, "step %q needs %q, a %s step: drill steps may only need drill steps", s.ID, n, where[n])
 				}
 			case byID[n] == nil:
 				msg := fmt.Sprintf("unknown step %q", n)

@@ -140,21 +140,22 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 		d.rec.Status = evidence.StatusCompleted
 	}
 
-	if d.stopped != "" {
-		for i := range d.rec.Rollback {
-			d.rec.Rollback[i].Status = evidence.StepSkipped
-			d.rec.Rollback[i].Note = "not run: " + d.stopped
-		}
-	}
-	if d.rec.Status != evidence.StatusCompleted && d.stopped == "" && len(in.Playbook.Rollback) > 0 {
+	switch {
+	case d.rec.Status == evidence.StatusCompleted:
+		d.runFinally(ctx)
+	case d.stopped != "":
+		// A person chose to stop: nothing is compensated.
+	case workflow.GetVersion(ctx, "scoped-compensation", workflow.DefaultVersion, 1) == 1:
+		d.compensate(ctx)
+	case len(in.Playbook.Rollback) > 0:
 		d.runDAG(ctx, in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
 	}
-	for i := range d.rec.Rollback {
-		if d.rec.Rollback[i].Status == evidence.StepPending {
-			d.rec.Rollback[i].Status = evidence.StepSkipped
-			d.rec.Rollback[i].Note = "not needed: the drill completed"
-		}
+	rollbackNote := "not needed: the drill completed"
+	if d.stopped != "" {
+		rollbackNote = "not run: " + d.stopped
 	}
+	d.skipPending(d.rec.Rollback, rollbackNote)
+	d.skipPending(d.rec.Finally, "not run: the drill did not complete (compensation, not reconstitution, follows a failure or an abort)")
 
 	d.finish(ctx)
 	if d.rec.Verdict == evidence.VerdictMissed {
@@ -162,6 +163,9 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	}
 	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s ended: status %s, verdict %s.", d.rec.DrillID, d.rec.Status, d.rec.Verdict))
 	d.notifying.Wait(ctx) // notifications sent along the way are not dropped
+	if workflow.GetVersion(ctx, "await-writers", workflow.DefaultVersion, 1) == 1 {
+		d.awaitWriters(ctx)
+	}
 	if workflow.GetVersion(ctx, "evidence-bundle", workflow.DefaultVersion, 1) == 1 {
 		d.writeEvidence(ctx)
 	}
@@ -214,6 +218,21 @@ type drill struct {
 	guard bool
 	// outputBytes counts the step output bytes kept in the record.
 	outputBytes int
+	// finallyFailed says a reconstitution step failed.
+	finallyFailed string
+	// writers are the canary writers started (see awaitWriters).
+	writers []workflow.Future
+	// warming holds the canary steps still warming up: the outage_start
+	// step waits for them.
+	warming map[string]bool
+	// woken wakes the DAG loop when something it waits on changed (a canary
+	// became warm).
+	woken workflow.Channel
+}
+
+// wake tells the DAG loop to look again at what is ready.
+func (d *drill) wake() {
+	d.woken.SendAsync(true)
 }
 
 func newDrill(ctx workflow.Context, in DrillInput) *drill {
@@ -246,16 +265,23 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		sig:       signaturesOf(&in.Playbook),
 		pages:     map[string]*EscalationResult{},
 		decided:   map[string]*evidence.Decision{},
+		warming:   map[string]bool{},
+		woken:     workflow.NewBufferedChannel(ctx, 1),
 		notifying: workflow.NewWaitGroup(ctx),
 	}
 	rec.Steps = newStepRecords(in.Playbook.Steps)
 	rec.Rollback = newStepRecords(in.Playbook.Rollback)
+	rec.Finally = newStepRecords(in.Playbook.Finally)
 	for i, s := range in.Playbook.Steps {
 		d.index[s.ID] = &rec.Steps[i]
 		d.specs[s.ID] = s
 	}
 	for i, s := range in.Playbook.Rollback {
 		d.index[s.ID] = &rec.Rollback[i]
+		d.specs[s.ID] = s
+	}
+	for i, s := range in.Playbook.Finally {
+		d.index[s.ID] = &rec.Finally[i]
 		d.specs[s.ID] = s
 	}
 	rec.Measures = d.measures()
@@ -358,6 +384,7 @@ func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evid
 			break
 		}
 		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(d.woken, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 		sel.AddReceive(done, func(c workflow.ReceiveChannel, _ bool) {
 			var id string
 			c.Receive(ctx, &id)
@@ -415,8 +442,8 @@ func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs [
 				changed = true
 				continue
 			}
-			if !ready {
-				continue
+			if !ready || (s.Marks == playbooks.MarkOutageStart && len(d.warming) > 0) {
+				continue // the outage clock starts once the canaries are warm
 			}
 			if d.in.DryRun && s.Type != playbooks.StepInventory {
 				r.Status = evidence.StepSkipped
@@ -427,6 +454,11 @@ func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs [
 			r.Status = evidence.StepRunning
 			now := workflow.Now(ctx).UTC()
 			r.StartedAt = &now
+			if s.Type == playbooks.StepCanary && workflow.GetVersion(ctx, "canary-warmup", workflow.DefaultVersion, 1) == 1 {
+				// Warming from its launch: an outage_start step made ready in
+				// the same pass waits for it.
+				d.warming[s.ID] = true
+			}
 			step := s
 			started++
 			changed = true
@@ -472,6 +504,11 @@ func (d *drill) finish(ctx workflow.Context) {
 	d.rec.Measures = d.measures()
 	d.rec.Verdict = verdict(d.rec)
 	if d.rec.Verdict != evidence.VerdictMet {
+		return
+	}
+	if d.finallyFailed != "" {
+		d.rec.Verdict = evidence.VerdictIncomplete
+		d.rec.VerdictNote = d.finallyFailed + ": the system was not brought back to its known state"
 		return
 	}
 	for _, a := range d.rec.Approvals {
@@ -535,16 +572,12 @@ func (d *drill) writeEvidence(ctx workflow.Context) {
 // DrillGuard): decisions on actions whose outcome is unknown, the rollback,
 // the evidence.
 func (d *drill) runCompensation(ctx workflow.Context, c *Compensation) (*evidence.Record, error) {
-	d.compensate(ctx, c)
-	if d.stopped == "" && len(d.in.Playbook.Rollback) > 0 {
-		d.runDAG(ctx, d.in.Playbook.Rollback, d.rec.Rollback, nil, func() {})
+	d.takeOverTerminated(ctx, c)
+	if d.stopped == "" {
+		d.compensate(ctx)
 	}
-	for i := range d.rec.Rollback {
-		if d.rec.Rollback[i].Status == evidence.StepPending {
-			d.rec.Rollback[i].Status = evidence.StepSkipped
-			d.rec.Rollback[i].Note = "not run: " + d.stopped
-		}
-	}
+	d.skipPending(d.rec.Rollback, "not run: "+d.stopped)
+	d.skipPending(d.rec.Finally, "not run: the drill was terminated")
 	d.finish(ctx)
 	d.lifecycle(ctx, EventFinished, fmt.Sprintf("Drill %s was terminated from outside; its guard compensated it: %s.", d.rec.DrillID, d.rec.Reason))
 	d.notifying.Wait(ctx)

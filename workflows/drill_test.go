@@ -385,10 +385,8 @@ func TestDrill_ApprovalForAStepNotWaitingIsRefused(t *testing.T) {
 	assert.Contains(t, rec.VerdictNote, "go-no-go")
 }
 
-func TestDrill_NoGoFailsTheDrillAndRunsRollback(t *testing.T) {
+func TestDrill_NoGoAbortsAndCompensatesNothing(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity("RunHTTP", mock.Anything, mock.MatchedBy(func(in steps.Input) bool { return in.Step.ID == "failback" })).
-		Return(okResult(nil), nil).Once()
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateApprove, "u1", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { t.Errorf("rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
@@ -398,10 +396,14 @@ func TestDrill_NoGoFailsTheDrillAndRunsRollback(t *testing.T) {
 
 	rec, err := drillOutcome(t, env)
 	require.Error(t, err)
+	assert.Equal(t, evidence.StatusAborted, rec.Status, "a no-go is its own outcome, not a failure")
+	assert.Equal(t, "alice", rec.AbortedBy)
+	assert.Equal(t, "no-go: change freeze", rec.Reason)
 	assert.Contains(t, stepRec(t, rec, "go-no-go").Error, "no-go from alice: change freeze")
 	assert.Equal(t, evidence.StepSkipped, stepRec(t, rec, "failover").Status)
-	assert.Equal(t, evidence.StepSucceeded, stepRec(t, rec, "failback").Status)
-	env.AssertExpectations(t)
+	fb := stepRec(t, rec, "failback")
+	assert.Equal(t, evidence.StepSkipped, fb.Status, "nothing ran, so nothing is failed back (it answered 409)")
+	assert.Contains(t, fb.Note, "no action had run")
 }
 
 func TestDrill_AbortCancelsRunningStepsAndRunsRollback(t *testing.T) {
@@ -538,7 +540,7 @@ func TestDrill_CancelledThroughTemporalIsAnAbortAndRollsBack(t *testing.T) {
 	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(okResult(nil), nil)
 	env.OnActivity(steps.ActivityWriteEvidence, mock.Anything, mock.Anything).Return(&evidence.EvidenceRef{Path: "/e"}, nil)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Minute)
-	env.ExecuteWorkflow(Drill, input([]playbooks.Step{probeStep("restored")}, httpStep("failback")))
+	env.ExecuteWorkflow(Drill, input([]playbooks.Step{httpStep("failover"), probeStep("restored", "failover")}, httpStep("failback")))
 
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -24,6 +25,9 @@ const (
 	// OutcomeAcked and OutcomeExhausted end an escalation.
 	OutcomeAcked     = "acked"
 	OutcomeExhausted = "exhausted"
+	// OutcomeCancelled ends an escalation stopped by its drill (an abort):
+	// the pages sent so far are still reported.
+	OutcomeCancelled = "cancelled"
 )
 
 // EscalationID is the workflow ID of the escalation run by a drill's page step.
@@ -63,6 +67,9 @@ type EscalationResult struct {
 	Pages       []evidence.Page `json:"pages"`
 	Acks        []evidence.Ack  `json:"acks,omitempty"`
 	Failures    []string        `json:"failures,omitempty"`
+	// EndedAt is when the escalation ended (the workflow's clock): with no
+	// acknowledgement, the response took at least EndedAt - FirstPageAt.
+	EndedAt *time.Time `json:"endedAt,omitempty"`
 }
 
 // Escalation pages an escalation policy level by level: every channel of
@@ -71,7 +78,7 @@ type EscalationResult struct {
 // successor). The whole policy runs `repeat` times. It ends acked (by whom,
 // at which level, when) or exhausted.
 func Escalation(ctx workflow.Context, in EscalationInput) (*EscalationResult, error) {
-	e := &escalation{in: in, res: &EscalationResult{Outcome: OutcomeExhausted}, paged: map[string]int{}}
+	e := &escalation{in: in, res: &EscalationResult{Outcome: OutcomeExhausted}, paged: map[string]int{}, levels: map[string][]int{}}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAck, e.ack,
 		workflow.UpdateHandlerOptions{Validator: e.validateAck}); err != nil {
 		return nil, fmt.Errorf("register %s update: %w", UpdateAck, err)
@@ -93,24 +100,43 @@ func Escalation(ctx workflow.Context, in EscalationInput) (*EscalationResult, er
 			e.pageLevel(pagesCtx, round, levelNo, level, expires)
 			acked, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return e.res.AckedBy != "" })
 			if err != nil {
-				return e.res, err
+				// Stopped by the drill: resolve what was opened, and report
+				// the pages sent, whatever the drill's outcome.
+				e.res.Outcome = OutcomeCancelled
+				return e.end(ctx, pagesCtx), nil
 			}
 			if acked {
 				e.res.Outcome = OutcomeAcked
-				e.resolve(pagesCtx)
-				return e.res, nil
+				return e.end(ctx, pagesCtx), nil
 			}
 		}
 	}
-	return e.res, nil
+	return e.end(ctx, pagesCtx), nil
+}
+
+// end resolves the incidents the escalation opened (acknowledged, nobody
+// answered, or stopped: none is left open) and stamps its end.
+func (e *escalation) end(ctx, pagesCtx workflow.Context) *EscalationResult {
+	if workflow.GetVersion(ctx, "escalation-end", workflow.DefaultVersion, 1) == 1 {
+		dctx, _ := workflow.NewDisconnectedContext(pagesCtx)
+		e.resolve(dctx)
+		now := workflow.Now(ctx).UTC()
+		e.res.EndedAt = &now
+	} else if e.res.Outcome == OutcomeAcked {
+		e.resolve(pagesCtx)
+	}
+	return e.res
 }
 
 type escalation struct {
 	in    EscalationInput
 	res   *EscalationResult
 	paged map[string]int // contact → latest level paged at
-	level int
-	round int
+	// levels are every level each contact was paged at: each level is its
+	// own PagerDuty incident, and all are resolved at the end.
+	levels map[string][]int
+	level  int
+	round  int
 }
 
 // pageLevel sends the level's pages in parallel; it does not wait for them,
@@ -121,6 +147,9 @@ func (e *escalation) pageLevel(ctx workflow.Context, round, level int, l playboo
 	sort.Strings(contacts)
 	for _, name := range contacts {
 		e.paged[name] = level
+		if !slices.Contains(e.levels[name], level) {
+			e.levels[name] = append(e.levels[name], level)
+		}
 		contact := e.in.Contacts[name]
 		for _, ch := range contact.Channels {
 			in := steps.PageInput{DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: level, Round: round,
@@ -146,8 +175,8 @@ func (e *escalation) pageLevel(ctx workflow.Context, round, level int, l playboo
 	}
 }
 
-// resolve closes the incidents the escalation opened in PagerDuty once
-// someone acknowledged; a failure to resolve changes nothing.
+// resolve closes the incidents the escalation opened in PagerDuty when it
+// ends; a failure to resolve changes nothing.
 func (e *escalation) resolve(ctx workflow.Context) {
 	var futures []workflow.Future
 	names := make([]string, 0, len(e.paged))
@@ -161,9 +190,15 @@ func (e *escalation) resolve(ctx workflow.Context) {
 			if ch.PagerDuty == nil {
 				continue
 			}
-			futures = append(futures, workflow.ExecuteActivity(ctx, steps.ActivitySendPage, steps.PageInput{
-				DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: e.paged[name], Round: e.round,
-				Contact: name, ContactName: contact.Name, Channel: ch, Message: e.in.Message, Event: "resolve"}))
+			levels := e.levels[name]
+			if len(levels) == 0 {
+				levels = []int{e.paged[name]}
+			}
+			for _, level := range levels {
+				futures = append(futures, workflow.ExecuteActivity(ctx, steps.ActivitySendPage, steps.PageInput{
+					DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: level, Round: e.round,
+					Contact: name, ContactName: contact.Name, Channel: ch, Message: e.in.Message, Event: "resolve"}))
+			}
 		}
 	}
 	for _, f := range futures {
@@ -238,6 +273,9 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 	}
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: EscalationID(d.rec.DrillID, s.ID),
+		// On an abort the escalation ends (resolving what it opened) and
+		// reports the pages it sent: the record keeps every page.
+		WaitForCancellation: true,
 	})
 	var res EscalationResult
 	err = workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, EscalationInput{
@@ -246,10 +284,15 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 	}).Get(ctx, &res)
 	d.rec.Pages = append(d.rec.Pages, res.Pages...)
 	d.rec.Acks = append(d.rec.Acks, res.Acks...)
+	if res.FirstPageAt != nil {
+		d.pages[s.ID] = &res
+	}
 	if err != nil {
 		return err
 	}
-	d.pages[s.ID] = &res
+	if res.Outcome == OutcomeCancelled {
+		return temporal.NewCanceledError("the drill stopped while its page waited for an acknowledgement")
+	}
 	r.Output = map[string]any{"outcome": res.Outcome, "ackedBy": res.AckedBy, "level": res.Level, "pages": len(res.Pages)}
 	if len(res.Failures) > 0 {
 		r.Output["failedPages"] = res.Failures

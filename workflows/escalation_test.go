@@ -248,3 +248,25 @@ func sortedContacts(m map[string]playbooks.Contact) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Nobody answers: no PagerDuty incident is left open. Alice was paged at
+// levels 1 and 3 (a policy that comes back to her): both are resolved.
+func TestEscalation_ExhaustedResolvesEveryLevelsIncident(t *testing.T) {
+	env, sent := pagerEnv(t)
+	in := escalationInput()
+	pd := playbooks.Channel{PagerDuty: &playbooks.PagerDutyChannel{RoutingKey: "${env:PD}"}}
+	in.Contacts["alice"] = playbooks.Contact{Name: "Alice", Channels: []playbooks.Channel{pd}}
+	in.Policy.Levels = append(in.Policy.Levels, playbooks.EscalationLevel{Contacts: []string{"alice"}, AckTimeout: dur(10 * time.Minute)})
+	env.ExecuteWorkflow(Escalation, in)
+
+	res := escalationResult(t, env)
+	assert.Equal(t, OutcomeExhausted, res.Outcome)
+	var resolved []int
+	for _, p := range *sent {
+		if p.Event == "resolve" {
+			resolved = append(resolved, p.Level)
+		}
+	}
+	assert.ElementsMatch(t, []int{1, 3}, resolved)
+	require.NotNil(t, res.EndedAt)
+}

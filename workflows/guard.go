@@ -218,11 +218,11 @@ func (d *drill) releaseGuard(ctx workflow.Context) {
 	}
 }
 
-// compensate runs the compensation of a drill terminated from outside: an
+// takeOverTerminated prepares the compensation of a drill terminated from outside: an
 // action that was running when it was terminated has an unknown outcome
 // and waits for a person's decision; then the rollback runs and the
 // evidence is written, under the terminated drill's id.
-func (d *drill) compensate(ctx workflow.Context, c *Compensation) {
+func (d *drill) takeOverTerminated(ctx workflow.Context, c *Compensation) {
 	prev := c.Record
 	d.rec.DrillID = d.in.DrillID
 	if len(prev.Steps) == len(d.rec.Steps) {

@@ -64,7 +64,24 @@ func (d *drill) measures() evidence.Measures {
 		m.Response.To = &evidence.Instant{Step: s.ID, At: *res.AckedAt}
 		m.Response.AckedBy, m.Response.Level = res.AckedBy, res.Level
 		judge(&m.Response, max(res.AckedAt.Sub(*res.FirstPageAt), 0), 0)
-		break
+		return m
+	}
+	// Nobody acknowledged: once the target has elapsed since the first page,
+	// the response is missed, and took at least that long.
+	for _, s := range d.in.Playbook.Steps {
+		res := d.pages[s.ID]
+		if s.Type != playbooks.StepPage || res == nil || res.FirstPageAt == nil || res.EndedAt == nil || m.Response.TargetSeconds == nil {
+			continue
+		}
+		elapsed := max(res.EndedAt.Sub(*res.FirstPageAt), 0)
+		if elapsed.Seconds() < *m.Response.TargetSeconds {
+			m.Response.Note = fmt.Sprintf("no acknowledgement in the %s the page ran, less than the target", elapsed.Round(time.Millisecond))
+			continue
+		}
+		m.Response.From = &evidence.Instant{Step: s.ID, At: *res.FirstPageAt}
+		judge(&m.Response, elapsed, 0)
+		m.Response.Note = fmt.Sprintf("nobody acknowledged: the target elapsed with no acknowledgement; the response took at least %s (a lower bound)", elapsed.Round(time.Millisecond))
+		return m
 	}
 	return m
 }

@@ -53,6 +53,9 @@ func (d *drill) runStep(ctx workflow.Context, s playbooks.Step) {
 	case temporal.IsCanceledError(err) || (!action && ctx.Err() != nil):
 		r.Status = evidence.StepCancelled
 		r.Error = "cancelled: the drill stopped while this step ran"
+	case isType(err, errRejected):
+		r.Status = evidence.StepFailed // the gate said no
+		r.Error = errorText(err)
 	default:
 		r.Status = evidence.StepFailed
 		r.Error = errorText(err)
@@ -114,8 +117,8 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 	opts := workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-		// Workers and servers come back: a read-only step waits for one.
-		ScheduleToStartTimeout: 0,
+		// The Web UI shows the step, not the activity type.
+		Summary: s.ID,
 	}
 	in := steps.Input{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s, OutageStartAt: d.outageStartAt()}
 	var deadline time.Time
@@ -292,9 +295,14 @@ func (d *drill) awaitApproval(ctx workflow.Context, s playbooks.Step, r *evidenc
 			fmt.Sprintf("no decision within %s: %d of %d approvals from %v", timeout, len(goes), need, s.Approval.Approvers), "ApprovalTimeout", nil)
 	}
 	if noGo != nil {
+		// A no-go is an abort with a reason, not a failure: the drill ends
+		// aborted, and compensates only what ran (before the gate).
 		r.Output = map[string]any{"by": noGo.By, "approved": false, "comment": noGo.Comment}
+		if d.abort == nil {
+			d.abort = &AbortInput{By: noGo.By, Reason: strings.TrimSpace("no-go: " + noGo.Comment), Via: noGo.Via}
+		}
 		return temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("no-go from %s: %s", noGo.By, noGo.Comment), "Rejected", nil)
+			fmt.Sprintf("no-go from %s: %s", noGo.By, noGo.Comment), errRejected, nil)
 	}
 	last := d.decisions[s.ID][len(d.decisions[s.ID])-1]
 	r.Output = map[string]any{"by": strings.Join(goes, ", "), "approvers": len(goes), "approved": true, "comment": last.Comment}
@@ -420,4 +428,13 @@ func (d *drill) keepOutput(r *evidence.StepRecord, out map[string]any) {
 	}
 	d.outputBytes += size
 	r.Output = out
+}
+
+// errRejected is the error type of an approval step given a no-go.
+const errRejected = "Rejected"
+
+// isType reports whether err is an application error of type typ.
+func isType(err error, typ string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == typ
 }
