@@ -26,7 +26,7 @@ Examples:
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "primary-addr", Value: "127.0.0.1:9101", Usage: "primary site's listen address"},
 			&ucli.StringFlag{Name: "standby-addr", Value: "127.0.0.1:9102", Usage: "standby site's listen address"},
-			&ucli.DurationFlag{Name: "lag", Value: 2 * time.Second, Usage: "replication lag"},
+			&ucli.DurationFlag{Name: "lag", Value: time.Second, Usage: "replication lag"},
 			&ucli.DurationFlag{Name: "promote-delay", Value: 3 * time.Second, Usage: "how long the standby takes to become active after a failover"},
 			&ucli.DurationFlag{Name: "traffic-interval", Value: 100 * time.Millisecond, Usage: "a chat message is written this often (negative: none)"},
 			outputFlag(),
