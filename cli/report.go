@@ -24,16 +24,27 @@ file in --playbooks, is listed; those with no drill in the quarter are named.
 Examples:
    drillctl report --quarter 2026Q4
    drillctl report --quarter 2026Q4 --playbooks playbooks/ --output html > 2026Q4.html
-   drillctl report --quarter 2026Q4 --tz Asia/Hong_Kong --output json`,
+   drillctl report --quarter 2026Q4 --tz Asia/Hong_Kong --output json
+   drillctl report --quarter 2026Q4 --lang zh-HK --output pdf > 2026Q4.pdf
+
+--output pdf prints the HTML report on A4 with headless Chromium (Debian's
+chromium on PATH, $DRILLCTL_CHROMIUM, or --chromium). --lang changes the words,
+dates and durations of md, html and pdf; json stays English.`,
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "quarter", Required: true, Usage: "the quarter, `YYYYQn` (2026Q4)"},
 			evidenceDirFlag(),
 			&ucli.StringFlag{Name: "playbooks", Usage: "a `DIR` of playbooks that should have been drilled"},
 			&ucli.StringFlag{Name: "tz", Value: "UTC", Usage: "time zone of the quarter's bounds and of the times shown"},
-			outputFlag("md", "html", "json"),
+			outputFlag("md", "html", "json", "pdf"),
+			langFlag(),
+			&ucli.StringFlag{Name: "chromium", EnvVars: []string{"DRILLCTL_CHROMIUM"}, Usage: "the headless Chromium that prints --output pdf (`PATH`; default: chromium on PATH)"},
 		},
 		Action: func(c *ucli.Context) error {
-			format, err := outputFormat(c, "md", "html", "json")
+			format, err := outputFormat(c, "md", "html", "json", "pdf")
+			if err != nil {
+				return err
+			}
+			lang, err := langOf(c)
 			if err != nil {
 				return err
 			}
@@ -59,13 +70,21 @@ Examples:
 			}
 			r := evidence.BuildQuarterReport(q, recs, known)
 			var out []byte
+			opts := evidence.RenderOptions{Lang: lang.String(), TZ: loc, Chromium: c.String("chromium")}
 			switch format {
 			case "json":
 				return writeJSON(stdio.Out, r)
 			case "html":
-				out, err = r.HTML()
+				out, err = r.Render(evidence.QuarterHTML, opts)
+			case "pdf":
+				if out, err = r.Render(evidence.QuarterHTML, opts); err == nil {
+					out, err = evidence.PrintPDF(c.Context, out, opts)
+				}
+				if err != nil {
+					return exitf(ExitUsage, "--output pdf: %v", err)
+				}
 			default:
-				out, err = r.Markdown()
+				out, err = r.Render(evidence.QuarterMarkdown, opts)
 			}
 			if err != nil {
 				return err

@@ -7,49 +7,107 @@ import (
 	"text/tabwriter"
 	"time"
 
+	ucli "github.com/urfave/cli/v2"
+
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/i18n"
 )
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
-// writeScorecard prints a drill's outcome: status and verdict, every measure
-// beside its target, and the steps.
-func writeScorecard(w io.Writer, rec *evidence.Record) {
-	fmt.Fprintf(w, "\nDrill %s (playbook %s)\n", rec.DrillID, rec.Playbook.Name)
-	fmt.Fprintf(w, "  status %s, verdict %s\n", rec.Status, strings.ToUpper(orDash(rec.Verdict)))
+// langFlag is the --lang flag of the commands that print or render a
+// drill for people; the record itself stays English.
+func langFlag() *ucli.StringFlag {
+	return &ucli.StringFlag{Name: "lang", Value: "en", EnvVars: []string{"DRILLCTL_LANG"},
+		Usage: "language of the report: `LANG` en, zh-Hans, zh-Hant-HK, vi or ar (zh-HK, zh-TW and zh-CN are understood)"}
+}
+
+// langOf reads --lang, or a usage error naming the languages.
+func langOf(c *ucli.Context) (i18n.Locale, error) {
+	l, err := i18n.Parse(c.String("lang"))
+	if err != nil {
+		return i18n.Locale{}, exitf(ExitUsage, "--lang: %v", err)
+	}
+	return l, nil
+}
+
+// writeScorecard prints a drill's outcome in English.
+func writeScorecard(w io.Writer, rec *evidence.Record) { writeScorecardIn(w, rec, i18n.Match("en")) }
+
+// writeScorecardIn prints a drill's outcome in a language: status and
+// verdict, every measure beside its target, data integrity, and the steps.
+func writeScorecardIn(w io.Writer, rec *evidence.Record, l i18n.Locale) {
+	verdict := func(v string) string {
+		if v == "" {
+			return "-"
+		}
+		if t := l.T("verdict." + v); t != "verdict."+v {
+			return t
+		}
+		return v
+	}
+	status := func(s string) string {
+		if t := l.T("drill." + s); t != "drill."+s {
+			return t
+		}
+		return s
+	}
+	secs := func(s *float64) string {
+		if s == nil {
+			return "-"
+		}
+		return l.Duration(time.Duration(*s * float64(time.Second)))
+	}
+	fmt.Fprintf(w, "\n%s\n", l.T("scorecard.drill", rec.DrillID, rec.Playbook.Name))
+	fmt.Fprintf(w, "  %s\n", l.T("scorecard.outcome", status(rec.Status), strings.ToUpper(verdict(rec.Verdict))))
 	if rec.Reason != "" {
-		fmt.Fprintf(w, "  reason: %s", rec.Reason)
+		fmt.Fprintf(w, "  %s", l.T("scorecard.reason", rec.Reason))
 		if rec.AbortedBy != "" {
-			fmt.Fprintf(w, " (aborted by %s)", rec.AbortedBy)
+			fmt.Fprintf(w, " %s", l.T("scorecard.abortedBy", rec.AbortedBy))
 		}
 		fmt.Fprintln(w)
 	}
+	if rec.VerdictNote != "" {
+		fmt.Fprintf(w, "  %s\n", rec.VerdictNote)
+	}
 	fmt.Fprintln(w)
-	tw := newTable(w)
-	fmt.Fprintln(tw, "  MEASURE\tACHIEVED\tTARGET\tVERDICT\tMARGIN\tRESOLUTION")
-	for _, m := range []struct {
+	measures := []struct {
 		name string
 		m    evidence.Measure
-	}{{"RTO", rec.Measures.RTO}, {"RPO", rec.Measures.RPO}, {"Response", rec.Measures.Response}} {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", m.name, secondsText(m.m.AchievedSeconds),
-			secondsText(m.m.TargetSeconds), m.m.Verdict, secondsText(m.m.MarginSeconds), secondsText(m.m.ResolutionSeconds))
+	}{{"RTO", rec.Measures.RTO}, {"RPO", rec.Measures.RPO}, {l.T("measure.response"), rec.Measures.Response}}
+	if l.String() == "en" {
+		measures[2].name = "Response"
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "  %s\n", strings.ToUpper(strings.Join([]string{l.T("col.measure"), l.T("col.achieved"), l.T("col.target"),
+		l.T("col.verdict"), l.T("col.margin"), l.T("col.resolution")}, "\t")))
+	for _, m := range measures {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", m.name, secs(m.m.AchievedSeconds),
+			secs(m.m.TargetSeconds), verdict(m.m.Verdict), secs(m.m.MarginSeconds), secs(m.m.ResolutionSeconds))
 	}
 	tw.Flush()
-	for _, m := range []struct {
-		name string
-		m    evidence.Measure
-	}{{"RTO", rec.Measures.RTO}, {"RPO", rec.Measures.RPO}, {"Response", rec.Measures.Response}} {
+	for _, m := range measures {
 		if m.m.AchievedSeconds == nil && m.m.Note != "" {
-			fmt.Fprintf(w, "  %s not measured: %s\n", m.name, m.m.Note)
+			fmt.Fprintf(w, "  %s\n", l.T("scorecard.notMeasured", m.name, m.m.Note))
 		}
 		if m.m.From != nil && m.m.To != nil {
-			fmt.Fprintf(w, "  %s from %s (%s) to %s (%s)\n", m.name, m.m.From.At.Format(time.RFC3339Nano), m.m.From.Step,
-				m.m.To.At.Format(time.RFC3339Nano), m.m.To.Step)
+			fmt.Fprintf(w, "  %s\n", l.T("scorecard.fromTo", m.name, m.m.From.At.Format(time.RFC3339Nano), m.m.From.Step,
+				m.m.To.At.Format(time.RFC3339Nano), m.m.To.Step))
+		}
+	}
+	if lines := evidence.Integrity(*rec, evidence.RenderOptions{Lang: l.String()}); len(lines) > 0 {
+		fmt.Fprintln(w)
+		for _, line := range lines {
+			fmt.Fprintf(w, "  %s\n", l.T("scorecard.integrity", line.Step, line.Compare, line.Verdict))
+			for _, f := range line.Figures {
+				fmt.Fprintf(w, "    %s\n", truncateText(i18n.StripIsolates(f), 160))
+			}
 		}
 	}
 	fmt.Fprintln(w)
 	tw = newTable(w)
-	fmt.Fprintln(tw, "  STEP\tTYPE\tSTATUS\tATTEMPTS\tTOOK\tNOTE")
+	fmt.Fprintf(tw, "  %s\n", strings.ToUpper(strings.Join([]string{l.T("col.step"), l.T("col.type"), l.T("col.status"),
+		l.T("col.attempts"), l.T("col.took"), l.T("scorecard.note")}, "\t")))
 	groups := [][]evidence.StepRecord{rec.Steps}
 	if anyStarted(rec.Rollback) {
 		groups = append(groups, rec.Rollback)
@@ -58,25 +116,33 @@ func writeScorecard(w io.Writer, rec *evidence.Record) {
 		for _, s := range group {
 			took := ""
 			if s.StartedAt != nil && s.EndedAt != nil {
-				took = humanDuration(s.EndedAt.Sub(*s.StartedAt))
+				took = l.Duration(s.EndedAt.Sub(*s.StartedAt))
 			}
 			note := s.Error
 			if note == "" {
 				note = s.Note
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", s.ID, s.Type, s.Status, s.Attempts, took, truncateText(note, 100))
+			st := s.Status
+			if t := l.T("status." + s.Status); t != "status."+s.Status {
+				st = t
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", s.ID, s.Type, st, s.Attempts, took, truncateText(note, 100))
 		}
 	}
 	tw.Flush()
 	for _, a := range rec.Approvals {
-		word := "go"
+		word := l.T("scorecard.go")
 		if !a.Approved {
-			word = "no-go"
+			word = l.T("scorecard.noGo")
 		}
-		fmt.Fprintf(w, "  approval %s: %s by %s at %s %s\n", a.Step, word, a.By, a.At.Format(time.RFC3339), a.Comment)
+		by := a.By
+		if a.Auto {
+			by = l.T("decision.nobody")
+		}
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(l.T("scorecard.approval", a.Step, word, by, a.At.Format(time.RFC3339), a.Comment)))
 	}
 	if rec.Evidence != nil {
-		fmt.Fprintf(w, "  evidence: %s\n", rec.Evidence.Path)
+		fmt.Fprintf(w, "  %s\n", l.T("scorecard.evidence", rec.Evidence.Path))
 	}
 }
 

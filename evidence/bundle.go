@@ -45,6 +45,9 @@ type Manifest struct {
 	// tell an altered manifest from one signed by another key; it is never
 	// a reason to trust the bundle: only the key the verifier gives is.
 	Key string `json:"key,omitempty"`
+	// NoPDF says report.pdf could not be printed (no Chromium, or it
+	// failed); report.md and report.html say why.
+	NoPDF bool `json:"noPdf,omitempty"`
 }
 
 // File is an extra file of a bundle (the workflow history, when a bundle is
@@ -104,22 +107,27 @@ func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, o
 	ref := EvidenceRef{Path: final, Signed: key != nil}
 	rec.Evidence = &EvidenceRef{Path: final, Signed: key != nil} // drill.json cannot hold its own manifest's digest
 	opts.Signed = key != nil
+	if opts.Playbook == nil {
+		opts.Playbook = playbookYAML
+	}
+	if key != nil {
+		opts.KeyFingerprint = Fingerprint(key.Public().(ed25519.PublicKey))
+	}
 
 	recJSON, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return ref, fmt.Errorf("evidence: encode record: %w", err)
 	}
-	md, err := RenderMarkdown(rec, opts)
-	if err != nil {
-		return ref, err
-	}
-	html, err := RenderHTML(rec, opts)
+	md, html, pdf, err := bundleReports(rec, opts)
 	if err != nil {
 		return ref, err
 	}
 	files := []File{{FileRecord, append(recJSON, '\n')}, {FilePlaybook, playbookYAML}, {FileReportMD, md}, {FileReportHTM, html}}
+	if pdf != nil {
+		files = append(files, File{FileReportPDF, pdf})
+	}
 	for _, f := range extra {
-		if f.Name == "" || strings.ContainsAny(f.Name, `/\`) || f.Name == FileManifest || f.Name == FileSignature || f.Name == AttachmentsDir {
+		if f.Name == "" || strings.ContainsAny(f.Name, `/\`) || f.Name == FileManifest || f.Name == FileSignature || f.Name == AttachmentsDir || f.Name == FileReportPDF {
 			return ref, fmt.Errorf("evidence: bad extra file name %q", f.Name)
 		}
 		files = append(files, f)
@@ -143,6 +151,7 @@ func (s *Store) Write(rec Record, playbookYAML []byte, key ed25519.PrivateKey, o
 		}
 	}
 	m := Manifest{SchemaVersion: SchemaVersion, DrillID: rec.DrillID, CreatedAt: time.Now().UTC(), Files: map[string]string{}, Signed: key != nil}
+	m.NoPDF = pdf == nil
 	for i, f := range files {
 		if s.crashAfter > 0 && i >= s.crashAfter {
 			return ref, errors.New("evidence: simulated crash")

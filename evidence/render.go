@@ -3,13 +3,16 @@ package evidence
 import (
 	"bytes"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"sort"
+	"net/http"
 	"strings"
 	textTemplate "text/template"
 	"time"
+
+	"github.com/drillctl/drillctl/i18n"
 )
 
 // RenderOptions say how reports render.
@@ -18,6 +21,31 @@ type RenderOptions struct {
 	TZ *time.Location
 	// Signed says whether the bundle is signed; unsigned reports say so plainly.
 	Signed bool
+	// Lang is the BCP 47 language of the reports (en, zh-Hans, zh-Hant-HK,
+	// vi, ar; default en). The record itself stays English.
+	Lang string
+	// Company names the organisation on the cover of report.html and .pdf.
+	Company string
+	// Logo is the company's logo (PNG, JPEG, GIF, WebP or SVG bytes), shown
+	// on the cover; other content is left out.
+	Logo []byte
+	// SignOff names who signs the report off; without it the sign-off page
+	// lists the drill's people and a compliance officer, with blank lines.
+	SignOff []Signatory
+	// Playbook is the playbook.yaml the drill ran (Store.Write sets it); the
+	// report's scope, tolerances and people's names come from it.
+	Playbook []byte
+	// KeyFingerprint is the bundle's signing key, "sha256:<hex>" of the raw
+	// ed25519 public key (Store.Write sets it).
+	KeyFingerprint string
+	// Chromium is the headless Chromium that prints report.pdf: a path, ""
+	// for $DRILLCTL_CHROMIUM or the first chromium on PATH, or "off".
+	Chromium string
+	// PDFTimeout bounds printing report.pdf (default DefaultPDFTimeout).
+	PDFTimeout time.Duration
+
+	// pdfMissing says why a bundle holds no report.pdf (set by Write).
+	pdfMissing string
 }
 
 func (o RenderOptions) zone() *time.Location {
@@ -28,188 +56,217 @@ func (o RenderOptions) zone() *time.Location {
 }
 
 // HumanDuration rounds a duration for people: 812.4s → 13m32.4s.
-func HumanDuration(d time.Duration) string {
-	neg := d < 0
-	if neg {
-		d = -d
-	}
-	switch {
-	case d >= time.Minute:
-		d = d.Round(100 * time.Millisecond)
-	case d >= time.Second:
-		d = d.Round(10 * time.Millisecond)
-	default:
-		d = d.Round(time.Millisecond)
-	}
-	s := d.String()
-	if neg {
-		s = "-" + s
-	}
-	return s
+func HumanDuration(d time.Duration) string { return i18n.Match("en").Duration(d) }
+
+// renderer builds what the report templates read, in one language.
+type renderer struct {
+	rec          Record
+	opts         RenderOptions
+	l            i18n.Locale
+	loc          *time.Location
+	facts        *playbookFacts
+	decisionRows []decisionRow
+}
+
+// view is what the report templates read; every text in it is already in
+// the report's language.
+type view struct {
+	Lang, Dir       string
+	Rec             Record
+	Title           string
+	Company         string
+	Logo            template.URL
+	Zone            string
+	Signed          bool
+	Fingerprint     string
+	Status, Verdict string
+	Started, Ended  string
+	Took            string
+	Reason          string
+	VerdictNote     string
+	IdentityNote    string
+	IdentityCls     string
+	Measures        []measureRow
+	Integrity       []integrityView
+	Scope           scopeView
+	Decisions       []decisionRow
+	Deviations      []string
+	Timeline        template.HTML
+	Steps           []stepRow
+	Outputs         []outputRow
+	Errors          []outputRow
+	Inventory       *Inventory
+	InventoryReady  string
+	Verify          verifyView
+	SignOff         []signatory
+	Statements      []statementRow
+	Env             [][2]string
 }
 
 // measureRow is one line of the scorecard.
 type measureRow struct {
-	Name, Achieved, Target, Verdict, Margin, Resolution, Note, Detail string
+	Name, Achieved, Target, Verdict, VerdictCls, Margin, Resolution, Note, Detail string
 }
 
-// view is what the report templates read.
-type view struct {
-	Rec       Record
-	Zone      string
-	Signed    bool
-	Measures  []measureRow
-	Timeline  template.HTML
-	Outputs   []outputRow
-	Approvals []approvalRow
+type stepRow struct {
+	ID, Type, Status, StatusCls, Attempts, Started, Took, Marks string
+	Rollback                                                    bool
 }
 
 type outputRow struct {
 	ID, JSON, Error, Note string
 }
 
-type approvalRow struct {
-	Kind, Step, By, At, Detail string
+func newRenderer(rec Record, opts RenderOptions) *renderer {
+	return &renderer{rec: rec, opts: opts, l: i18n.Match(opts.Lang), loc: opts.zone(), facts: parsePlaybookFacts(opts.Playbook)}
 }
 
-func newView(rec Record, opts RenderOptions) view {
-	loc := opts.zone()
-	at := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05.000 MST") }
-	v := view{Rec: rec, Zone: loc.String(), Signed: opts.Signed}
-	for _, m := range []struct {
-		name string
-		m    Measure
-	}{{"RTO", rec.Measures.RTO}, {"RPO", rec.Measures.RPO}, {"Response", rec.Measures.Response}} {
-		row := measureRow{Name: m.name, Achieved: secs(m.m.AchievedSeconds), Target: secs(m.m.TargetSeconds),
-			Verdict: m.m.Verdict, Margin: secs(m.m.MarginSeconds), Resolution: secs(m.m.ResolutionSeconds), Note: m.m.Note}
-		if m.m.From != nil && m.m.To != nil {
-			row.Detail = fmt.Sprintf("from %s (%s) to %s (%s)", at(m.m.From.At), m.m.From.Step, at(m.m.To.At), m.m.To.Step)
-		}
-		if m.m.AckedBy != "" {
-			if row.Detail != "" {
-				row.Detail += "; "
-			}
-			row.Detail += fmt.Sprintf("acknowledged by %s at level %d", m.m.AckedBy, m.m.Level)
-		}
-		v.Measures = append(v.Measures, row)
+func (r *renderer) view() view {
+	l, rec := r.l, r.rec
+	v := view{Lang: l.String(), Dir: l.Dir(), Rec: rec, Company: r.opts.Company, Signed: r.opts.Signed,
+		Title: l.T("report.title", l.LTR(rec.Playbook.Name)), Zone: l.Zone(r.loc, rec.StartedAt),
+		Status: l.T("drill." + drillStatus(rec.Status)), Verdict: r.verdict(rec.Verdict),
+		Started: l.LTR(l.DateTime(rec.StartedAt, r.loc)), Reason: rec.Reason, VerdictNote: rec.VerdictNote,
+		Fingerprint: r.opts.KeyFingerprint, Inventory: rec.Inventory}
+	v.Logo = logoURL(r.opts.Logo)
+	if rec.EndedAt != nil {
+		v.Ended = l.LTR(l.DateTime(*rec.EndedAt, r.loc))
+		v.Took = l.Iso(l.Duration(rec.EndedAt.Sub(rec.StartedAt)))
 	}
+	switch {
+	case rec.Identity == nil:
+		v.IdentityNote, v.IdentityCls = l.T("identity.unknown"), "warn"
+	case rec.Identity.Mode == "signed":
+		v.IdentityNote, v.IdentityCls = l.T("identity.signed"), "ok"
+	default:
+		v.IdentityNote, v.IdentityCls = l.T("identity.unverified"), "bad"
+	}
+	v.Measures = r.measures()
+	v.Integrity = r.integrity()
+	v.Scope = r.scope()
+	r.decisionRows = r.decisions()
+	v.Decisions = r.decisionRows
+	v.Deviations = r.deviations()
+	v.Timeline = r.timeline()
 	for _, group := range [][]StepRecord{rec.Steps, rec.Rollback} {
 		for _, s := range group {
-			row := outputRow{ID: s.ID, Error: s.Error, Note: s.Note}
+			row := stepRow{ID: s.ID, Type: s.Type, Status: l.T("status." + stepStatus(s.Status)), StatusCls: s.Status,
+				Attempts: l.Int(s.Attempts), Rollback: len(v.Steps) >= len(rec.Steps)}
+			if s.StartedAt != nil {
+				row.Started = l.LTR(l.Clock(*s.StartedAt, r.loc))
+				if s.EndedAt != nil {
+					row.Took = l.Iso(l.Duration(s.EndedAt.Sub(*s.StartedAt)))
+				}
+			}
+			if s.Marks != "" {
+				row.Marks = l.T("mark." + markKey(s.Marks))
+			}
+			v.Steps = append(v.Steps, row)
+			out := outputRow{ID: s.ID, Error: s.Error, Note: s.Note}
 			if len(s.Output) > 0 {
 				b, _ := json.MarshalIndent(s.Output, "", "  ")
-				row.JSON = string(b)
+				out.JSON = string(b)
 			}
-			if row.JSON != "" || row.Error != "" || row.Note != "" {
-				v.Outputs = append(v.Outputs, row)
+			if out.JSON != "" || out.Error != "" || out.Note != "" {
+				v.Outputs = append(v.Outputs, out)
+			}
+			if out.Error != "" {
+				v.Errors = append(v.Errors, out)
 			}
 		}
 	}
-	for _, a := range rec.Approvals {
-		word := "go"
-		if !a.Approved {
-			word = "no-go"
+	if inv := rec.Inventory; inv != nil {
+		v.InventoryReady = l.T("inventory.ready")
+		if !inv.Ready {
+			v.InventoryReady = l.T("inventory.notReady")
 		}
-		v.Approvals = append(v.Approvals, approvalRow{"approval (" + word + ")", a.Step, a.By, at(a.At), a.Comment})
 	}
-	for _, a := range rec.Acks {
-		v.Approvals = append(v.Approvals, approvalRow{"acknowledgement", a.Step, a.By, at(a.At), fmt.Sprintf("level %d via %s", a.Level, a.Via)})
+	v.Verify = r.verification()
+	v.SignOff = r.signOff()
+	v.Statements = r.statements()
+	env := rec.Environment
+	for _, kv := range [][2]string{{"env.drillctl", env.DrillctlVersion}, {"env.host", env.WorkerHost}, {"env.namespace", rec.Namespace},
+		{"env.queue", env.TaskQueue}, {"env.workflow", rec.DrillID + " / " + rec.RunID}, {"env.schema", l.Int(rec.SchemaVersion)}} {
+		v.Env = append(v.Env, [2]string{l.T(kv[0]), kv[1]})
 	}
-	for _, p := range rec.Pages {
-		detail := fmt.Sprintf("level %d, %s", p.Level, p.Channel)
-		if p.Error != "" {
-			detail += ": " + p.Error
-		}
-		v.Approvals = append(v.Approvals, approvalRow{"page sent", p.Step, p.Contact, at(p.SentAt), detail})
-	}
-	sort.SliceStable(v.Approvals, func(i, j int) bool { return v.Approvals[i].At < v.Approvals[j].At })
-	v.Timeline = timeline(rec, loc)
 	return v
 }
 
-func secs(s *float64) string {
+func (r *renderer) verdict(v string) string {
+	switch v {
+	case VerdictMet, VerdictMissed, VerdictNotMeasured, VerdictIncomplete, StatusFailed, StatusAborted, StatusRunning, "no-target":
+		return r.l.T("verdict." + v)
+	case "":
+		return "—"
+	}
+	return v
+}
+
+func (r *renderer) measures() []measureRow {
+	l, rec := r.l, r.rec
+	at := func(t time.Time) string { return l.LTR(l.DateTime(t, r.loc)) }
+	var rows []measureRow
+	for _, m := range []struct {
+		key string
+		m   Measure
+	}{{"rto", rec.Measures.RTO}, {"rpo", rec.Measures.RPO}, {"response", rec.Measures.Response}} {
+		row := measureRow{Name: l.T("measure." + m.key), Achieved: r.secs(m.m.AchievedSeconds), Target: r.secs(m.m.TargetSeconds),
+			Verdict: r.verdict(m.m.Verdict), VerdictCls: m.m.Verdict, Margin: r.secs(m.m.MarginSeconds),
+			Resolution: r.secs(m.m.ResolutionSeconds), Note: l.Iso(m.m.Note)}
+		if m.m.From != nil && m.m.To != nil {
+			row.Detail = l.T("measure.fromTo", at(m.m.From.At), l.LTR(m.m.From.Step), at(m.m.To.At), l.LTR(m.m.To.Step))
+		}
+		if m.m.AckedBy != "" {
+			if row.Detail != "" {
+				row.Detail += l.T("list.sep")
+			}
+			row.Detail += l.T("measure.acked", l.Iso(m.m.AckedBy), l.LTR(l.Int(m.m.Level)))
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func (r *renderer) secs(s *float64) string {
 	if s == nil {
 		return "—"
 	}
-	return HumanDuration(time.Duration(*s * float64(time.Second)))
+	return r.l.Iso(r.l.Duration(time.Duration(*s * float64(time.Second))))
 }
 
-// timeline draws the steps as bars on a shared time axis, with the RTO
-// clock's start and stop marked.
-func timeline(rec Record, loc *time.Location) template.HTML {
-	type bar struct {
-		id, status string
-		from, to   time.Time
-	}
-	var bars []bar
-	var start, end time.Time
-	for _, group := range [][]StepRecord{rec.Steps, rec.Rollback} {
-		for _, s := range group {
-			if s.StartedAt == nil {
-				continue
-			}
-			to := *s.StartedAt
-			if s.EndedAt != nil {
-				to = *s.EndedAt
-			}
-			bars = append(bars, bar{s.ID, s.Status, *s.StartedAt, to})
-			if start.IsZero() || s.StartedAt.Before(start) {
-				start = *s.StartedAt
-			}
-			if to.After(end) {
-				end = to
-			}
-		}
-	}
-	if len(bars) == 0 {
-		return template.HTML(`<p class="muted">No step ran.</p>`)
-	}
-	span := end.Sub(start)
-	if span <= 0 {
-		span = time.Millisecond
-	}
-	const left, width, row = 170.0, 560.0, 22.0
-	x := func(t time.Time) float64 { return left + width*float64(t.Sub(start))/float64(span) }
-	var b strings.Builder
-	const top = 22.0 // room for the marks' labels
-	height := top + row*float64(len(bars)) + 24
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="100%%" viewBox="0 0 760 %.0f" role="img" aria-label="timeline of the drill's steps">`, height)
-	for i, br := range bars {
-		y := top + row*float64(i)
-		w := max(x(br.to)-x(br.from), 2)
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="lbl">%s</text>`, left-6, y+14, template.HTMLEscapeString(br.id))
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="16" class="bar %s"><title>%s: %s, %s</title></rect>`,
-			x(br.from), y, w, statusClass(br.status), template.HTMLEscapeString(br.id), br.status, HumanDuration(br.to.Sub(br.from)))
-	}
-	mark := func(in *Instant, label string) {
-		if in == nil || in.At.Before(start) || in.At.After(end) {
-			return
-		}
-		anchor, dx := "start", 3.0
-		if x(in.At) > left+width*0.6 {
-			anchor, dx = "end", -3
-		}
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="14" x2="%.1f" y2="%.0f" class="mark"/><text x="%.1f" y="11" class="mlbl" text-anchor="%s">%s</text>`,
-			x(in.At), x(in.At), height-18, x(in.At)+dx, anchor, label)
-	}
-	mark(rec.Measures.RTO.From, "outage start")
-	mark(rec.Measures.RTO.To, "service restored")
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="axis">%s</text><text x="%.0f" y="%.0f" class="axis" text-anchor="end">+%s</text>`,
-		left, height-6, start.In(loc).Format("15:04:05"), left+width, height-6, HumanDuration(span))
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
-}
-
-func statusClass(s string) string {
+func drillStatus(s string) string {
 	switch s {
-	case StepSucceeded:
-		return "ok"
-	case StepFailed:
-		return "bad"
-	case StepCancelled, StepSkipped:
-		return "muted"
+	case StatusRunning, StatusCompleted, StatusFailed, StatusAborted:
+		return s
 	}
-	return "run"
+	return "unknown"
+}
+
+func markKey(m string) string {
+	switch m {
+	case "outage_start":
+		return "outageStart"
+	case "service_restored":
+		return "restored"
+	}
+	return "other"
+}
+
+// logoURL makes the logo a data: URL the page carries itself, for the
+// image types browsers show; anything else is left out.
+func logoURL(b []byte) template.URL {
+	if len(b) == 0 {
+		return ""
+	}
+	typ := http.DetectContentType(b)
+	if strings.HasPrefix(typ, "text/") && bytes.Contains(b[:min(len(b), 512)], []byte("<svg")) {
+		typ = "image/svg+xml"
+	}
+	switch typ {
+	case "image/png", "image/jpeg", "image/gif", "image/webp", "image/svg+xml":
+		return template.URL("data:" + typ + ";base64," + base64.StdEncoding.EncodeToString(b))
+	}
+	return ""
 }
 
 //go:embed report.html.tmpl
@@ -218,31 +275,21 @@ var htmlTemplate string
 //go:embed report.md.tmpl
 var mdTemplate string
 
+// funcs are the templates' functions; "t" is bound to the report's
+// language at each render (see execute).
 var funcs = map[string]any{
-	"upper": strings.ToUpper,
-	"time": func(t time.Time, zone string) string {
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("2006-01-02 15:04:05.000 MST")
+	"t":    func(key string, args ...any) string { return key },
+	"cell": mdCell,
+	"join": strings.Join,
+	"indent": func(s string) string {
+		return "   " + strings.ReplaceAll(s, "\n", "\n   ")
 	},
-	"ptime": func(t *time.Time, zone string) string {
-		if t == nil {
-			return "—"
-		}
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			loc = time.UTC
-		}
-		return t.In(loc).Format("15:04:05.000")
-	},
-	"took": func(s StepRecord) string {
-		if s.StartedAt == nil || s.EndedAt == nil {
-			return ""
-		}
-		return HumanDuration(s.EndedAt.Sub(*s.StartedAt))
-	},
+}
+
+// mdCell makes text safe in a Markdown table cell: one line, no bar.
+func mdCell(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "|", `\|`).Replace(s)
+	return strings.TrimSpace(s)
 }
 
 var (
@@ -251,10 +298,16 @@ var (
 )
 
 // RenderHTML renders report.html: one self-contained page (inline CSS and
-// SVG, no scripts, no network) that prints on A4.
+// SVG, no scripts, no network) that prints on A4 with a cover, page numbers
+// and a sign-off page; report.pdf is this page printed.
 func RenderHTML(rec Record, opts RenderOptions) ([]byte, error) {
+	r := newRenderer(rec, opts)
+	tmpl, err := htmlReport.Clone() // the base is never executed, so it clones
+	if err != nil {
+		return nil, fmt.Errorf("evidence: render report.html: %w", err)
+	}
 	var b bytes.Buffer
-	if err := htmlReport.Execute(&b, newView(rec, opts)); err != nil {
+	if err := tmpl.Funcs(map[string]any{"t": r.l.T}).Execute(&b, r.view()); err != nil {
 		return nil, fmt.Errorf("evidence: render report.html: %w", err)
 	}
 	return b.Bytes(), nil
@@ -262,9 +315,23 @@ func RenderHTML(rec Record, opts RenderOptions) ([]byte, error) {
 
 // RenderMarkdown renders report.md.
 func RenderMarkdown(rec Record, opts RenderOptions) ([]byte, error) {
+	r := newRenderer(rec, opts)
+	tmpl, err := mdReport.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("evidence: render report.md: %w", err)
+	}
 	var b bytes.Buffer
-	if err := mdReport.Execute(&b, newView(rec, opts)); err != nil {
+	if err := tmpl.Funcs(map[string]any{"t": r.l.T}).Execute(&b, r.view()); err != nil {
 		return nil, fmt.Errorf("evidence: render report.md: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// secs renders a figure in seconds as an English duration, or "—" (the
+// quarterly report's cells).
+func secs(s *float64) string {
+	if s == nil {
+		return "—"
+	}
+	return HumanDuration(time.Duration(*s * float64(time.Second)))
 }
