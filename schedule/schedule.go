@@ -1,221 +1,72 @@
 // Package schedule plans drills ahead on Temporal Schedules: quarterly,
 // monthly or weekly at a local time (or a cron expression), never on skipped
 // dates, never two drills of the same schedule at once. It turns a
-// coordinator's words into a ScheduleSpec and back into words.
+// coordinator's words into a ScheduleSpec and back into words, and
+// Temporal's answers into the coordinator's words (no schedule X, started
+// drill Y, skipped: Z still runs). It parses no flags and prints nothing.
 package schedule
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
-	"time"
-	_ "time/tzdata" // zones work on machines without a zoneinfo database
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/playbooks"
 	"github.com/drillctl/drillctl/workflows"
 )
 
-// Calendars a schedule may follow.
-const (
-	Quarterly = "quarterly"
-	Monthly   = "monthly"
-	Weekly    = "weekly"
-)
-
-// Spec is when drills run, as a coordinator says it.
-type Spec struct {
-	Calendar string        // quarterly, monthly or weekly; or empty with Cron
-	Cron     string        // a cron expression instead of a calendar
-	At       string        // HH:MM local time; default 09:00
-	Day      int           // day of the month (quarterly, monthly); default 1
-	Weekdays []string      // weekly: mon, tue, ...; default mon
-	TZ       string        // IANA zone; default UTC
-	Jitter   time.Duration // random delay up to this, so drills do not all start at once
-	Skip     []string      // dates (2026-12-25) or ranges (2026-12-20..2027-01-03) with no drill
+// Client is what this package needs of a Temporal client; a client.Client
+// is one.
+type Client interface {
+	ScheduleClient() client.ScheduleClient
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
 }
 
-var (
-	nameRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	atRE    = regexp.MustCompile(`^([01]?[0-9]|2[0-3]):([0-5][0-9])$`)
-	weekday = map[string]int{"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
-)
+var _ Client = client.Client(nil)
 
-// Build checks the spec and returns Temporal's form of it.
-func (s Spec) Build() (client.ScheduleSpec, error) {
-	var out client.ScheduleSpec
-	tz := s.TZ
-	if tz == "" {
-		tz = "UTC"
-	}
-	if _, err := time.LoadLocation(tz); err != nil {
-		return out, fmt.Errorf("--tz %q: not a time zone (try Asia/Hong_Kong, Europe/London, UTC)", s.TZ)
-	}
-	out.TimeZoneName = tz
-	if s.Jitter < 0 {
-		return out, fmt.Errorf("--jitter %s: expected a positive duration", s.Jitter)
-	}
-	out.Jitter = s.Jitter
-	at := s.At
-	if at == "" {
-		at = "09:00"
-	}
-	m := atRE.FindStringSubmatch(at)
-	if m == nil {
-		return out, fmt.Errorf("--at %q: expected HH:MM, like 09:00", s.At)
-	}
-	hour, _ := strconv.Atoi(m[1])
-	minute, _ := strconv.Atoi(m[2])
-	day := s.Day
-	if day == 0 {
-		day = 1
-	}
-	if day < 1 || day > 28 {
-		return out, fmt.Errorf("--day %d: expected 1 to 28, so every month has it", s.Day)
-	}
-	cal := client.ScheduleCalendarSpec{
-		Second: []client.ScheduleRange{{Start: 0}},
-		Minute: []client.ScheduleRange{{Start: minute}},
-		Hour:   []client.ScheduleRange{{Start: hour}},
-	}
+// ErrNotFound is matched (errors.Is) by the error of an operation on a
+// schedule that does not exist.
+var ErrNotFound = errors.New("no such schedule")
+
+// ErrExists is matched by the error of creating a schedule whose name is taken.
+var ErrExists = errors.New("schedule exists")
+
+// ErrPaused is matched by the error of starting drills on a paused schedule
+// without saying to start them anyway.
+var ErrPaused = errors.New("schedule paused")
+
+// NotFoundError says a schedule does not exist (or no longer does).
+type NotFoundError struct{ Name string }
+
+func (e *NotFoundError) Error() string { return "no schedule " + e.Name }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// explain turns Temporal's answer about schedule name into the user's
+// words: a schedule that does not exist is a NotFoundError, not
+// "workflow execution already completed" (a deleted schedule's own workflow).
+func explain(name, doing string, err error) error {
+	var nf *serviceerror.NotFound
 	switch {
-	case s.Cron != "" && s.Calendar != "":
-		return out, errors.New("give --calendar or --cron, not both")
-	case s.Cron != "":
-		if len(strings.Fields(s.Cron)) < 5 && !strings.HasPrefix(s.Cron, "@") {
-			return out, fmt.Errorf("--cron %q: expected five fields (minute hour day-of-month month day-of-week), like \"0 9 1 */3 *\"", s.Cron)
-		}
-		out.CronExpressions = []string{s.Cron}
-	case s.Calendar == Quarterly:
-		cal.DayOfMonth = []client.ScheduleRange{{Start: day}}
-		cal.Month = []client.ScheduleRange{{Start: 1}, {Start: 4}, {Start: 7}, {Start: 10}}
-		cal.Comment = Quarterly
-		out.Calendars = []client.ScheduleCalendarSpec{cal}
-	case s.Calendar == Monthly:
-		cal.DayOfMonth = []client.ScheduleRange{{Start: day}}
-		cal.Month = []client.ScheduleRange{{Start: 1, End: 12}}
-		cal.Comment = Monthly
-		out.Calendars = []client.ScheduleCalendarSpec{cal}
-	case s.Calendar == Weekly:
-		days := s.Weekdays
-		if len(days) == 0 {
-			days = []string{"mon"}
-		}
-		for _, d := range days {
-			n, ok := weekday[strings.ToLower(d)[:min(3, len(d))]]
-			if !ok {
-				return out, fmt.Errorf("--weekday %q: expected mon, tue, wed, thu, fri, sat or sun", d)
-			}
-			cal.DayOfWeek = append(cal.DayOfWeek, client.ScheduleRange{Start: n})
-		}
-		cal.Comment = Weekly
-		out.Calendars = []client.ScheduleCalendarSpec{cal}
-	case s.Calendar == "":
-		return out, errors.New("say when: --calendar quarterly|monthly|weekly, or --cron EXPR")
-	default:
-		return out, fmt.Errorf("--calendar %q: expected quarterly, monthly or weekly", s.Calendar)
+	case err == nil:
+		return nil
+	case errors.As(err, &nf):
+		return &NotFoundError{Name: name}
+	case errors.Is(err, temporal.ErrScheduleAlreadyRunning):
+		return fmt.Errorf("schedule %s already exists: %w", name, ErrExists)
 	}
-	for _, skip := range s.Skip {
-		days, err := skipDays(skip)
-		if err != nil {
-			return out, err
-		}
-		for _, d := range days {
-			out.Skip = append(out.Skip, client.ScheduleCalendarSpec{
-				Year:       []client.ScheduleRange{{Start: d.Year()}},
-				Month:      []client.ScheduleRange{{Start: int(d.Month())}},
-				DayOfMonth: []client.ScheduleRange{{Start: d.Day()}},
-				Hour:       []client.ScheduleRange{{Start: 0, End: 23}},
-				Minute:     []client.ScheduleRange{{Start: 0, End: 59}},
-				Second:     []client.ScheduleRange{{Start: 0, End: 59}},
-				Comment:    "skip " + d.Format(time.DateOnly),
-			})
-		}
-	}
-	return out, nil
-}
-
-// skipDays expands a date or a range of dates (at most a year).
-func skipDays(text string) ([]time.Time, error) {
-	from, to, isRange := strings.Cut(text, "..")
-	start, err := time.Parse(time.DateOnly, strings.TrimSpace(from))
-	if err != nil {
-		return nil, fmt.Errorf("--skip %q: expected a date like 2026-12-25 or a range like 2026-12-20..2027-01-03", text)
-	}
-	end := start
-	if isRange {
-		if end, err = time.Parse(time.DateOnly, strings.TrimSpace(to)); err != nil || end.Before(start) {
-			return nil, fmt.Errorf("--skip %q: expected a range like 2026-12-20..2027-01-03, its end not before its start", text)
-		}
-	}
-	if end.Sub(start) > 366*24*time.Hour {
-		return nil, fmt.Errorf("--skip %q: a range covers at most a year", text)
-	}
-	var days []time.Time
-	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
-		days = append(days, d)
-	}
-	return days, nil
-}
-
-// Words describes a spec for people: "quarterly, day 1, 09:00 Asia/Hong_Kong".
-func Words(s *client.ScheduleSpec) string {
-	if s == nil {
-		return "no spec"
-	}
-	var parts []string
-	for _, c := range s.Calendars {
-		when := fmt.Sprintf("%02d:%02d", first(c.Hour), first(c.Minute))
-		switch c.Comment {
-		case Quarterly:
-			parts = append(parts, fmt.Sprintf("quarterly (Jan, Apr, Jul, Oct), day %d, %s", first(c.DayOfMonth), when))
-		case Monthly:
-			parts = append(parts, fmt.Sprintf("monthly, day %d, %s", first(c.DayOfMonth), when))
-		case Weekly:
-			var days []string
-			for _, r := range c.DayOfWeek {
-				for name, n := range weekday {
-					if n == r.Start {
-						days = append(days, name)
-					}
-				}
-			}
-			parts = append(parts, fmt.Sprintf("weekly on %s, %s", strings.Join(days, ", "), when))
-		default:
-			parts = append(parts, fmt.Sprintf("calendar %s", when))
-		}
-	}
-	for _, c := range s.CronExpressions {
-		parts = append(parts, fmt.Sprintf("cron %q", c))
-	}
-	out := strings.Join(parts, "; ")
-	if len(parts) == 0 {
-		out = "custom spec"
-	}
-	out += " " + s.TimeZoneName
-	if s.Jitter > 0 {
-		out += fmt.Sprintf(", jitter up to %s", s.Jitter)
-	}
-	if n := len(s.Skip); n > 0 {
-		out += fmt.Sprintf(", %d skipped days", n)
-	}
-	return out
-}
-
-func first(r []client.ScheduleRange) int {
-	if len(r) == 0 {
-		return 0
-	}
-	return r[0].Start
+	return fmt.Errorf("%s schedule %s: %w", doing, name, err)
 }
 
 // Plan is a schedule to create or update.
@@ -244,7 +95,7 @@ func (p Plan) action() *client.ScheduleWorkflowAction {
 }
 
 // Create creates the schedule; a bad spec or name creates nothing.
-func Create(ctx context.Context, c client.Client, p Plan) error {
+func Create(ctx context.Context, c Client, p Plan) error {
 	if !nameRE.MatchString(p.Name) {
 		return fmt.Errorf("schedule name %q: expected lowercase letters, digits and dashes", p.Name)
 	}
@@ -261,63 +112,39 @@ func Create(ctx context.Context, c client.Client, p Plan) error {
 		Note:    p.Note,
 		Memo:    map[string]any{"drillctl": true},
 	})
-	if err != nil {
-		return fmt.Errorf("create schedule %s: %w", p.Name, err)
-	}
-	return nil
+	return explain(p.Name, "create", err)
 }
 
-// Summary is what `schedule list` and `describe` show of a schedule.
-type Summary struct {
-	Name         string      `json:"name"`
-	Playbook     string      `json:"playbook"`
-	Digest       string      `json:"digest"`
-	Spec         string      `json:"spec"`
-	Paused       bool        `json:"paused"`
-	Note         string      `json:"note,omitempty"`
-	Overlap      string      `json:"overlap"`
-	NextRuns     []time.Time `json:"nextRuns"`
-	Drills       int         `json:"drills"`
-	Skipped      int         `json:"skippedOverlap"`
-	LastDrill    string      `json:"lastDrill,omitempty"`
-	LastStatus   string      `json:"lastStatus,omitempty"`
-	LastVerdict  string      `json:"lastVerdict,omitempty"`
-	RunningDrill string      `json:"runningDrill,omitempty"`
-}
-
-// Describe returns the summary of one schedule.
-func Describe(ctx context.Context, c client.Client, name string) (*Summary, error) {
+// Scheduled returns the drill a schedule starts: its playbook and params.
+func Scheduled(ctx context.Context, c Client, name string) (*workflows.DrillInput, error) {
 	d, err := c.ScheduleClient().GetHandle(ctx, name).Describe(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("schedule %s: %w", name, err)
+		return nil, explain(name, "read", err)
 	}
-	s := &Summary{Name: name, Spec: Words(d.Schedule.Spec), NextRuns: []time.Time{},
-		Drills: d.Info.NumActions, Skipped: d.Info.NumActionsSkippedOverlap, Overlap: "skip"}
-	if st := d.Schedule.State; st != nil {
-		s.Paused, s.Note = st.Paused, st.Note
+	a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+	if !ok {
+		return nil, fmt.Errorf("schedule %s starts no drill", name)
 	}
-	if d.Schedule.Policy != nil && d.Schedule.Policy.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_SKIP {
-		s.Overlap = strings.ToLower(strings.TrimPrefix(d.Schedule.Policy.Overlap.String(), "SCHEDULE_OVERLAP_POLICY_"))
+	in, err := actionInput(a)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %s: read its drill: %w", name, err)
 	}
-	for _, t := range d.Info.NextActionTimes {
-		s.NextRuns = append(s.NextRuns, t.UTC())
-	}
-	if a, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction); ok {
-		if in, err := actionInput(a); err == nil {
-			s.Playbook, s.Digest = in.Playbook.Metadata.Name, in.Playbook.Source.Digest
+	return in, nil
+}
+
+// Overrides returns the params of a scheduled drill that differ from its
+// playbook's own (the --set values), or nil.
+func Overrides(in *workflows.DrillInput) map[string]string {
+	var out map[string]string
+	for k, v := range in.Params {
+		if def, ok := in.Playbook.Params[k]; !ok || def != v {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
 		}
 	}
-	if n := len(d.Info.RunningWorkflows); n > 0 {
-		s.RunningDrill = d.Info.RunningWorkflows[n-1].WorkflowID
-	}
-	if n := len(d.Info.RecentActions); n > 0 {
-		last := d.Info.RecentActions[n-1]
-		if last.StartWorkflowResult != nil {
-			s.LastDrill = last.StartWorkflowResult.WorkflowID
-			s.LastStatus, s.LastVerdict = drillOutcome(ctx, c, s.LastDrill)
-		}
-	}
-	return s, nil
+	return out
 }
 
 // actionInput decodes the drill input a schedule holds (Describe returns
@@ -332,75 +159,36 @@ func actionInput(a *client.ScheduleWorkflowAction) (*workflows.DrillInput, error
 	case *commonpb.Payload:
 		var in workflows.DrillInput
 		if err := converter.GetDefaultDataConverter().FromPayload(v, &in); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("decode the drill input: %w", err)
 		}
 		return &in, nil
 	}
 	return nil, fmt.Errorf("input of type %T", a.Args[0])
 }
 
-// drillOutcome reads a drill's status and verdict, as far as it has one.
-func drillOutcome(ctx context.Context, c client.Client, id string) (string, string) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		return "unknown", ""
-	}
-	if desc.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return evidence.StatusRunning, ""
-	}
-	v, err := c.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
-	if err != nil {
-		return strings.ToLower(strings.TrimPrefix(desc.WorkflowExecutionInfo.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")), ""
-	}
-	var rec evidence.Record
-	if v.Get(&rec) != nil {
-		return "unknown", ""
-	}
-	return rec.Status, rec.Verdict
+// Change is what Update changes; a nil part is kept as it is.
+type Change struct {
+	Spec     *SpecChange
+	Playbook *playbooks.Playbook
+	// Params are the drill's params, whole (see Overrides to keep the
+	// --set values of the current ones).
+	Params map[string]string
 }
 
-// List summarises every schedule, by name.
-func List(ctx context.Context, c client.Client) ([]Summary, error) {
-	iter, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{PageSize: 100})
-	if err != nil {
-		return nil, fmt.Errorf("list schedules: %w", err)
-	}
-	var names []string
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			return nil, fmt.Errorf("list schedules: %w", err)
-		}
-		names = append(names, e.ID)
-	}
-	sort.Strings(names)
-	out := []Summary{}
-	for _, n := range names {
-		s, err := Describe(ctx, c, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *s)
-	}
-	return out, nil
-}
-
-// Update changes a schedule's spec, playbook or params; nil leaves a part as it is.
-func Update(ctx context.Context, c client.Client, name string, spec *Spec, pb *playbooks.Playbook, params map[string]string) error {
-	var built client.ScheduleSpec
-	if spec != nil {
-		var err error
-		if built, err = spec.Build(); err != nil {
-			return err
-		}
-	}
-	return c.ScheduleClient().GetHandle(ctx, name).Update(ctx, client.ScheduleUpdateOptions{
+// Update changes a schedule's spec, playbook or params, keeping what the
+// change does not name.
+func Update(ctx context.Context, c Client, name string, ch Change) error {
+	err := c.ScheduleClient().GetHandle(ctx, name).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			sched := in.Description.Schedule
-			if spec != nil {
-				sched.Spec = &built
+			if ch.Spec != nil {
+				spec, err := ch.Spec.apply(sched.Spec)
+				if err != nil {
+					return nil, err
+				}
+				sched.Spec = &spec
 			}
-			if pb != nil || params != nil {
+			if ch.Playbook != nil || ch.Params != nil {
 				a, ok := sched.Action.(*client.ScheduleWorkflowAction)
 				if !ok {
 					return nil, errors.New("the schedule does not start drills")
@@ -410,15 +198,32 @@ func Update(ctx context.Context, c client.Client, name string, spec *Spec, pb *p
 					return nil, fmt.Errorf("read the scheduled drill: %w", err)
 				}
 				p := Plan{Name: name, Playbook: &cur.Playbook, Params: cur.Params}
-				if pb != nil {
-					p.Playbook = pb
+				if ch.Playbook != nil {
+					p.Playbook = ch.Playbook
 				}
-				if params != nil {
-					p.Params = params
+				if ch.Params != nil {
+					p.Params = ch.Params
 				}
 				sched.Action = p.action()
 			}
 			return &client.ScheduleUpdate{Schedule: &sched}, nil
 		},
 	})
+	return explain(name, "update", err)
+}
+
+// Pause pauses a schedule: no drill starts until it is unpaused (Trigger
+// and Backfill refuse unless told to start one anyway).
+func Pause(ctx context.Context, c Client, name, note string) error {
+	return explain(name, "pause", c.ScheduleClient().GetHandle(ctx, name).Pause(ctx, client.SchedulePauseOptions{Note: note}))
+}
+
+// Unpause resumes a paused schedule.
+func Unpause(ctx context.Context, c Client, name, note string) error {
+	return explain(name, "unpause", c.ScheduleClient().GetHandle(ctx, name).Unpause(ctx, client.ScheduleUnpauseOptions{Note: note}))
+}
+
+// Delete deletes a schedule; the drills it started are kept.
+func Delete(ctx context.Context, c Client, name string) error {
+	return explain(name, "delete", c.ScheduleClient().GetHandle(ctx, name).Delete(ctx))
 }

@@ -37,7 +37,8 @@ func TestBuild_WeeklyMonthlyCronAndSkips(t *testing.T) {
 
 	c, err := Spec{Cron: "0 9 1 */3 *", TZ: "Europe/London"}.Build()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"0 9 1 */3 *"}, c.CronExpressions)
+	assert.Equal(t, []string{"0 9 1 */3 * #cron 0 9 1 */3 *"}, c.CronExpressions, "the comment keeps the expression readable")
+	assert.Equal(t, `cron "0 9 1 */3 *" Europe/London`, Words(&c))
 }
 
 func TestBuild_RefusesWhatItCannotSchedule(t *testing.T) {
@@ -55,6 +56,10 @@ func TestBuild_RefusesWhatItCannotSchedule(t *testing.T) {
 		{Spec{Cron: "every day"}, "expected five fields"},
 		{Spec{Calendar: Quarterly, Skip: []string{"25/12/2026"}}, `--skip "25/12/2026": expected a date`},
 		{Spec{Calendar: Quarterly, Skip: []string{"2027-01-05..2026-12-20"}}, "its end not before its start"},
+		{Spec{Cron: "0 2 1 * *", At: "09:00"}, `--at 09:00: a cron schedule takes its time from the expression ("0 2 1 * *")`},
+		{Spec{Cron: "0 2 1 * *", Day: 3}, `--day 3: only a quarterly or monthly calendar has a day of the month (this one: cron "0 2 1 * *")`},
+		{Spec{Calendar: Weekly, Day: 3}, "--day 3: only a quarterly or monthly calendar has a day of the month (this one: weekly)"},
+		{Spec{Calendar: Monthly, Weekdays: []string{"tue"}}, "--weekday: only a --calendar weekly schedule runs on weekdays (this one: monthly)"},
 	} {
 		_, err := tc.spec.Build()
 		require.Error(t, err, "%+v", tc.spec)
