@@ -57,12 +57,14 @@ Examples:
    drillctl drill run playbooks/examples/chat-platform-quarterly.yaml
    drillctl drill run quarterly.yaml --set primary=http://10.0.0.5:8080 --output json
    drillctl drill run quarterly.yaml --dry-run      # inventory only, touches nothing
+   drillctl drill run quarterly.yaml --rehearse     # every read for real, every action described, nothing sent
    drillctl drill run quarterly.yaml --detach       # print the drill id and return`,
 				Flags: append([]ucli.Flag{
 					&ucli.StringSliceFlag{Name: "set", Usage: "override a playbook param: `KEY=VALUE` (repeatable)"},
 					&ucli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "show live progress (default: on a terminal)"},
 					&ucli.BoolFlag{Name: "detach", Usage: "start the drill, print its id and return"},
 					&ucli.BoolFlag{Name: "dry-run", Usage: "run only the inventory steps: a read-only readiness check"},
+					&ucli.BoolFlag{Name: "rehearse", Usage: "run every read-only step for real and only describe the actions (what each would send): would this drill work today?"},
 					&ucli.StringFlag{Name: "as", Usage: "who starts the drill (`NAME`, a contact of a signed playbook; default: your login)"},
 					keyFlag(),
 					&ucli.DurationFlag{Name: "wait-lock", Usage: "wait up to `DURATION` for a drill holding one of this playbook's locks to end, instead of being refused"},
@@ -187,6 +189,7 @@ func drillRun(c *ucli.Context, stdio IO) error {
 		return err
 	}
 	in.WaitLock = c.Duration("wait-lock")
+	in.Rehearse = c.Bool("rehearse")
 	if in.PlaybookSignature, err = playbookSignature(c.Args().First()); err != nil {
 		return err
 	}
@@ -194,7 +197,7 @@ func drillRun(c *ucli.Context, stdio IO) error {
 	if in.Start, err = sign(c, identity.Statement{Drill: in.DrillID, Decision: identity.DecisionStart, Signer: in.Initiator}); err != nil {
 		return err
 	}
-	if in.Start == nil && in.Playbook.IdentityMode() == playbooks.IdentitySigned && !c.Bool("dry-run") {
+	if in.Start == nil && in.Playbook.IdentityMode() == playbooks.IdentitySigned && !c.Bool("dry-run") && !in.Rehearse {
 		return exitf(ExitUsage, "%s is a signed playbook (identity: signed): its drills start with a signed statement, "+
 			"and no SSH key was found; pass --key FILE (or load your key into the ssh-agent) and --as NAME", c.Args().First())
 	}
@@ -330,6 +333,14 @@ func verdictExitCode(rec *evidence.Record) int {
 	case rec.Status != evidence.StatusCompleted:
 		return ExitDrillFail
 	case rec.Verdict == evidence.VerdictMet:
+		return ExitOK
+	case rec.Rehearsal:
+		// A rehearsal passes when every step it ran for real passed.
+		for _, s := range rec.Steps {
+			if s.Status == evidence.StepFailed {
+				return ExitMissed
+			}
+		}
 		return ExitOK
 	default:
 		return ExitMissed

@@ -264,7 +264,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // stepStatus is a known step status, for its catalog key.
 func stepStatus(s string) string {
 	switch s {
-	case StepPending, StepRunning, StepWaiting, StepSucceeded, StepFailed, StepSkipped, StepCancelled, StepUnknown:
+	case StepPending, StepRunning, StepWaiting, StepSucceeded, StepFailed, StepSkipped, StepCancelled, StepUnknown, "rehearsed":
 		return s
 	}
 	return strings.ToLower(StepUnknown)

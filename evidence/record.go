@@ -87,6 +87,13 @@ type Record struct {
 	// Identity says who started the drill and whether its decisions are
 	// signed.
 	Identity *Identity `json:"identity,omitempty"`
+	// Guards are the stop conditions watched during the drill, with what
+	// they saw.
+	Guards []GuardRecord `json:"guards,omitempty"`
+	// Rehearsal says the drill was a rehearsal: read-only steps ran for
+	// real, actions were only described (see StepRecord.Output "wouldSend").
+	// A rehearsal never counts as a drill.
+	Rehearsal bool `json:"rehearsal,omitempty"`
 	// Truncated says the record was cut to fit Temporal's payload limits
 	// (what was cut is in the evidence attachments).
 	Truncated string `json:"truncated,omitempty"`
@@ -263,4 +270,27 @@ type EvidenceRef struct {
 	Path           string `json:"path"`
 	ManifestDigest string `json:"manifestDigest"`
 	Signed         bool   `json:"signed"`
+}
+
+// GuardRecord is what one guard saw during a drill.
+type GuardRecord struct {
+	ID        string       `json:"id"`
+	Kind      string       `json:"kind"` // http, tcp, exec, sql, prometheus
+	StartedAt *time.Time   `json:"startedAt,omitempty"`
+	EndedAt   *time.Time   `json:"endedAt,omitempty"`
+	Breached  bool         `json:"breached"`
+	At        *time.Time   `json:"at,omitempty"`    // when it breached
+	Value     string       `json:"value,omitempty"` // the value that breached it
+	Reason    string       `json:"reason,omitempty"`
+	Points    []GuardPoint `json:"points,omitempty"`
+}
+
+// GuardPoint is one evaluation of a guard.
+type GuardPoint struct {
+	At time.Time `json:"at"`
+	// Value is the number a Prometheus guard read (nil otherwise).
+	Value *float64 `json:"value,omitempty"`
+	// OK is false when the evaluation breached or could not be made.
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
 }

@@ -92,6 +92,8 @@ type view struct {
 	Decisions       []decisionRow
 	Deviations      []string
 	Timeline        template.HTML
+	Guards          []guardView
+	Rehearsal       bool
 	Steps           []stepRow
 	Outputs         []outputRow
 	Errors          []outputRow
@@ -110,7 +112,7 @@ type measureRow struct {
 
 type stepRow struct {
 	ID, Type, Status, StatusCls, Attempts, Started, Took, Marks string
-	Rollback                                                    bool
+	Rollback, Finally                                           bool
 }
 
 type outputRow struct {
@@ -148,10 +150,12 @@ func (r *renderer) view() view {
 	v.Decisions = r.decisionRows
 	v.Deviations = r.deviations()
 	v.Timeline = r.timeline()
-	for _, group := range [][]StepRecord{rec.Steps, rec.Rollback} {
+	v.Guards = r.guards()
+	v.Rehearsal = rec.Rehearsal
+	for gi, group := range [][]StepRecord{rec.Steps, rec.Rollback, rec.Finally} {
 		for _, s := range group {
 			row := stepRow{ID: s.ID, Type: s.Type, Status: l.T("status." + stepStatus(s.Status)), StatusCls: s.Status,
-				Attempts: l.Int(s.Attempts), Rollback: len(v.Steps) >= len(rec.Steps)}
+				Attempts: l.Int(s.Attempts), Rollback: gi == 1, Finally: gi == 2}
 			if s.StartedAt != nil {
 				row.Started = l.LTR(l.Clock(*s.StartedAt, r.loc))
 				if s.EndedAt != nil {

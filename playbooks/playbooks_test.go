@@ -63,7 +63,7 @@ var invalidCorpus = []struct {
 		"10:21: escalation.dr-admins.levels[1].contacts[0]: unknown contact \"carol\"; contacts are: alice",
 	}},
 	{"field-of-other-type.yaml", []string{
-		"8:5: steps[0].approvers: unknown field \"approvers\" in a wait step (it belongs to approval steps); expected one of continueOnError, description, duration, id, marks, maxOutput, needs, retry, timeout, type",
+		"8:5: steps[0].approvers: unknown field \"approvers\" in a wait step (it belongs to approval steps); expected one of compensate, continueOnError, description, duration, id, marks, maxOutput, needs, retry, timeout, type",
 	}},
 	{"missing-name.yaml", []string{
 		"3:11: metadata.name: missing: every playbook needs a name (lowercase letters, digits and dashes)",

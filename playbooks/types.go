@@ -41,6 +41,9 @@ type Playbook struct {
 	// Starters are the contacts who may start a drill of a signed playbook
 	// (empty: any contact with keys).
 	Starters []string `yaml:"starters,omitempty" json:"starters,omitempty"`
+	// Guards are checks that run continuously while the drill's actions are
+	// under way; one that breaches aborts the drill like drill abort.
+	Guards []Guard `yaml:"guards,omitempty" json:"guards,omitempty"`
 	// Locks name the shared systems a drill of this playbook fails over
 	// (e.g. chat-platform-primary), beside the playbook's own name, which is
 	// always locked: two drills needing one lock never run at once.
@@ -393,6 +396,32 @@ type CanaryStep struct {
 	Warmup Duration   `yaml:"warmup,omitempty" json:"warmup,omitempty"`
 	HTTP   *SitePair  `yaml:"http,omitempty" json:"http,omitempty"` // base URLs speaking the lab's replication contract
 	SQL    *CanarySQL `yaml:"sql,omitempty" json:"sql,omitempty"`
+}
+
+// Guard is a stop condition: a check run every interval from a step until
+// another (default: from the first action to the end of the drill's steps).
+// A check that answers wrongly (an http status or JSON field, a failed
+// exec, sql or tcp check, a Prometheus value matching breachIf) is a breach;
+// one that cannot be evaluated (unreachable) is a breach after tolerate
+// consecutive failures, so a blind drill stops too.
+type Guard struct {
+	ID       string   `yaml:"id" json:"id"`
+	From     string   `yaml:"from,omitempty" json:"from,omitempty"`
+	Until    string   `yaml:"until,omitempty" json:"until,omitempty"`
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"` // default 5s
+	Tolerate *int     `yaml:"tolerate,omitempty" json:"tolerate,omitempty"` // default 3
+	Check    `yaml:",inline" json:"check"`
+	// Prometheus evaluates an instant query over Prometheus's HTTP API.
+	Prometheus *PrometheusCheck `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
+}
+
+// PrometheusCheck is an instant query and the condition that breaches it,
+// like "> 0.05" (>, >=, <, <=, ==, != and a number); any sample matching it
+// breaches.
+type PrometheusCheck struct {
+	URL      string `yaml:"url" json:"url"`
+	Query    string `yaml:"query" json:"query"`
+	BreachIf string `yaml:"breachIf" json:"breachIf"`
 }
 
 // SitePair names the primary and standby ends of a replication check.

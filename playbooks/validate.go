@@ -37,6 +37,7 @@ func Validate(p *Playbook) error {
 	v.graph(p.Finally, "finally", all, true)
 	v.marks()
 	v.phases()
+	v.guards()
 	for i := range p.Steps {
 		v.step(&p.Steps[i], fmt.Sprintf("steps[%d]", i), false)
 	}

@@ -178,3 +178,26 @@ type CheckPlaybookInput struct {
 	Signature string             `json:"signature,omitempty"`
 	Playbook  playbooks.Playbook `json:"playbook"`
 }
+
+// ActivityGuard evaluates a guard for a while (GuardInput, GuardResult).
+const ActivityGuard = "RunGuard"
+
+// GuardInput asks for a guard to be evaluated up to Evaluations times,
+// every Guard.Interval, returning at once on a breach.
+type GuardInput struct {
+	DrillID     string          `json:"drillId"`
+	Guard       playbooks.Guard `json:"guard"`
+	Evaluations int             `json:"evaluations"`
+	// Failures carries the consecutive evaluations that could not be made.
+	Failures int `json:"failures"`
+}
+
+// GuardResult is what a guard saw; Breached ends the drill.
+type GuardResult struct {
+	Breached bool                  `json:"breached"`
+	At       *time.Time            `json:"at,omitempty"`
+	Value    string                `json:"value,omitempty"`
+	Reason   string                `json:"reason,omitempty"`
+	Failures int                   `json:"failures"`
+	Points   []evidence.GuardPoint `json:"points,omitempty"`
+}

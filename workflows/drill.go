@@ -41,6 +41,9 @@ type DrillInput struct {
 	Params map[string]string `json:"params,omitempty"`
 	// DryRun runs only the inventory steps (read-only readiness check).
 	DryRun bool `json:"dryRun,omitempty"`
+	// Rehearse runs the read-only steps for real and describes the actions
+	// without running them (see rehearse.go).
+	Rehearse bool `json:"rehearse,omitempty"`
 	// Schedule names the schedule that started the drill, if any.
 	Schedule string `json:"schedule,omitempty"`
 	// Environment describes where the drill was started from.
@@ -109,15 +112,17 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 			return d.refuse(ctx, why)
 		}
 	}
-	if workflow.GetVersion(ctx, "guard-locks", workflow.DefaultVersion, 1) == 1 {
+	if !in.Rehearse && workflow.GetVersion(ctx, "guard-locks", workflow.DefaultVersion, 1) == 1 {
 		if why := d.startGuard(ctx); why != "" {
 			return d.refuse(ctx, why)
 		}
 	}
 	d.notifyAsync(ctx, EventStarted, fmt.Sprintf("Drill %s of %s started.", d.rec.DrillID, in.Playbook.Metadata.Name))
+	d.root = ctx
 	stepsCtx, cancelSteps := workflow.WithCancel(ctx)
 	abortCh := workflow.GetSignalChannel(ctx, SignalAbort)
 	failed := d.runDAG(stepsCtx, in.Playbook.Steps, d.rec.Steps, abortCh, cancelSteps)
+	d.stopGuardsAfter(ctx, "")
 	if ctx.Err() != nil && d.abort == nil {
 		// Cancelled through Temporal rather than drill abort: an abort all the same.
 		d.abort = &AbortInput{By: "temporal", Reason: "the drill's workflow was cancelled"}
@@ -226,8 +231,12 @@ type drill struct {
 	// step waits for them.
 	warming map[string]bool
 	// woken wakes the DAG loop when something it waits on changed (a canary
-	// became warm).
+	// became warm, a guard breached).
 	woken workflow.Channel
+	// guards are the guards started, by id; root is the context they run in
+	// (not the steps', which an abort cancels).
+	guards map[string]*guardRun
+	root   workflow.Context
 }
 
 // wake tells the DAG loop to look again at what is ready.
@@ -247,6 +256,7 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		Schedule:    in.Schedule,
 		Params:      in.Params,
 		DryRun:      in.DryRun,
+		Rehearsal:   in.Rehearse,
 		StartedAt:   workflow.Now(ctx).UTC(),
 		Status:      evidence.StatusRunning,
 		Environment: in.Environment,
@@ -266,12 +276,14 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 		pages:     map[string]*EscalationResult{},
 		decided:   map[string]*evidence.Decision{},
 		warming:   map[string]bool{},
+		guards:    map[string]*guardRun{},
 		woken:     workflow.NewBufferedChannel(ctx, 1),
 		notifying: workflow.NewWaitGroup(ctx),
 	}
 	rec.Steps = newStepRecords(in.Playbook.Steps)
 	rec.Rollback = newStepRecords(in.Playbook.Rollback)
 	rec.Finally = newStepRecords(in.Playbook.Finally)
+	rec.Guards = newGuardRecords(in.Playbook.Guards)
 	for i, s := range in.Playbook.Steps {
 		d.index[s.ID] = &rec.Steps[i]
 		d.specs[s.ID] = s
@@ -390,7 +402,7 @@ func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evid
 			c.Receive(ctx, &id)
 			running--
 			r := d.step(id)
-			bad := r.Status == evidence.StepFailed && !d.specs[id].ContinueOnError || r.Status == evidence.StepUnknown
+			bad := r.Status == evidence.StepFailed && !d.specs[id].ContinueOnError && !d.in.Rehearse || r.Status == evidence.StepUnknown
 			if bad && failed == "" && !stopping {
 				failed = id
 				stopping = true
@@ -411,6 +423,11 @@ func (d *drill) runDAG(ctx workflow.Context, steps []playbooks.Step, recs []evid
 			})
 		}
 		sel.Select(ctx)
+		if abortCh != nil && d.abort != nil && !stopping {
+			// Aborted from within (a guard breached): stop like an abort.
+			stopping = true
+			cancel()
+		}
 	}
 	for i := range recs {
 		if recs[i].Status == evidence.StepPending {
@@ -454,7 +471,7 @@ func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs [
 			r.Status = evidence.StepRunning
 			now := workflow.Now(ctx).UTC()
 			r.StartedAt = &now
-			if s.Type == playbooks.StepCanary && workflow.GetVersion(ctx, "canary-warmup", workflow.DefaultVersion, 1) == 1 {
+			if s.Type == playbooks.StepCanary && !d.in.Rehearse && workflow.GetVersion(ctx, "canary-warmup", workflow.DefaultVersion, 1) == 1 {
 				// Warming from its launch: an outage_start step made ready in
 				// the same pass waits for it.
 				d.warming[s.ID] = true
@@ -462,6 +479,9 @@ func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs [
 			step := s
 			started++
 			changed = true
+			if len(recs) > 0 && len(d.rec.Steps) > 0 && &recs[0] == &d.rec.Steps[0] {
+				d.startGuardsFor(ctx, s)
+			}
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				d.runStep(ctx, step)
 				done.Send(ctx, step.ID)
@@ -481,9 +501,9 @@ func (d *drill) needsState(s playbooks.Step) (ready bool, blocker string) {
 			return false, n
 		}
 		switch r.Status {
-		case evidence.StepSucceeded:
+		case evidence.StepSucceeded, StepRehearsed:
 		case evidence.StepFailed:
-			if !d.specs[n].ContinueOnError {
+			if !d.specs[n].ContinueOnError && !d.in.Rehearse {
 				return false, n
 			}
 		case evidence.StepSkipped, evidence.StepCancelled:
@@ -527,6 +547,9 @@ func verdict(rec *evidence.Record) string {
 	}
 	if rec.DryRun {
 		return evidence.VerdictIncomplete
+	}
+	if rec.Rehearsal {
+		return VerdictRehearsal
 	}
 	result := evidence.VerdictMet
 	for _, m := range []evidence.Measure{rec.Measures.RTO, rec.Measures.RPO, rec.Measures.Response} {

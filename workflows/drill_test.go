@@ -28,6 +28,9 @@ type fakeActivities struct{}
 func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
 func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
 func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
+func (fakeActivities) RunGuard(context.Context, steps.GuardInput) (*steps.GuardResult, error) {
+	return nil, nil
+}
 func (fakeActivities) CheckPlaybook(context.Context, steps.CheckPlaybookInput) error { return nil }
 func (fakeActivities) WatchDrill(context.Context, steps.WatchInput) (*steps.WatchResult, error) {
 	return nil, nil

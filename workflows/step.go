@@ -38,6 +38,20 @@ const (
 func (d *drill) runStep(ctx workflow.Context, s playbooks.Step) {
 	r := d.step(s.ID)
 	err := d.execute(ctx, s, r)
+	defer d.stopGuardsAfter(ctx, s.ID)
+	if err != nil && d.in.Rehearse {
+		if waited := d.rehearsedNeed(s); waited != "" {
+			// A probe of what a described action would have done cannot pass
+			// in a rehearsal: its first check is recorded, not failed.
+			r.Status = StepRehearsed
+			r.Note = fmt.Sprintf("rehearsal: first check did not pass, as expected: it waits for %q, which was only described (%s)", waited, errorText(err))
+		}
+	}
+	if r.Status == StepRehearsed {
+		end := workflow.Now(ctx).UTC()
+		r.EndedAt = &end
+		return
+	}
 	end := workflow.Now(ctx).UTC()
 	r.EndedAt = &end
 	r.Attempts = max(r.Attempts, 1) // steps run in the workflow itself have one attempt
@@ -68,6 +82,10 @@ func (d *drill) execute(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 	rendered, err := playbooks.RenderStep(s, d.templateData())
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("render templates: %v", err), "Template", nil)
+	}
+	if d.in.Rehearse && rehearses(rendered) {
+		d.rehearse(ctx, rendered, r)
+		return nil
 	}
 	switch s.Type {
 	case playbooks.StepWait:
@@ -123,6 +141,10 @@ func (d *drill) runActivity(ctx workflow.Context, activity string, s playbooks.S
 	in := steps.Input{DrillID: d.rec.DrillID, Playbook: d.in.Playbook.Metadata.Name, Step: s, OutageStartAt: d.outageStartAt()}
 	var deadline time.Time
 	if s.Type == playbooks.StepProbe {
+		if d.in.Rehearse {
+			timeout = time.Millisecond // a rehearsal takes the probe's first check only
+			policy.MaxAttempts = 1
+		}
 		deadline = workflow.Now(ctx).Add(timeout).UTC()
 		in.Deadline = &deadline
 		interval := time.Second
@@ -437,4 +459,14 @@ const errRejected = "Rejected"
 func isType(err error, typ string) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.Type() == typ
+}
+
+// rehearsedNeed names a need of s that a rehearsal only described, if any.
+func (d *drill) rehearsedNeed(s playbooks.Step) string {
+	for _, n := range s.Needs {
+		if r := d.step(n); r != nil && r.Status == StepRehearsed {
+			return n
+		}
+	}
+	return ""
 }
