@@ -25,9 +25,9 @@ import (
 // fakeActivities stands in for the real activities; the tests mock them by name.
 type fakeActivities struct{}
 
-func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
-func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)   { return nil, nil }
-func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
+func (fakeActivities) RunHTTP(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
+func (fakeActivities) RunExec(context.Context, steps.Input) (*steps.Result, error)  { return nil, nil }
+func (fakeActivities) RunProbe(context.Context, steps.Input) (*steps.Result, error) { return nil, nil }
 func (fakeActivities) RunGuard(context.Context, steps.GuardInput) (*steps.GuardResult, error) {
 	return nil, nil
 }

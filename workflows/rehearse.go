@@ -117,4 +117,3 @@ func redactedDSN(dsn string) string {
 	}
 	return dsn
 }
-
