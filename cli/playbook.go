@@ -22,6 +22,7 @@ func playbookCommand(stdio IO) *ucli.Command {
    drillctl playbook schema > playbook.schema.json`,
 		Subcommands: []*ucli.Command{
 			playbookSignCommand(stdio),
+			playbookExplainCommand(stdio),
 			{
 				Name:      "validate",
 				Usage:     "check playbooks; every error as FILE:LINE:COL: message",

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -99,6 +98,7 @@ func decode(name string, data []byte) (*Playbook, ErrorList) {
 	d.checkTabs(data)
 	root := d.document(data)
 	if root == nil || len(d.errs) > 0 {
+		d.placeIndentation(data)
 		return nil, d.errs
 	}
 	doc := root.Content[0]
@@ -145,23 +145,6 @@ func (d *decoder) checkTabs(data []byte) {
 			}
 		}
 	}
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlErrorLine extracts the line from a YAML library error.
-func yamlErrorLine(err error) (int, string) {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		if strings.HasPrefix(m[2], "did not find expected") {
-			// The library reports where the unclosed [ or { was opened,
-			// counting lines from zero.
-			return n + 1, m[2] + " (a [list] or {mapping} opened on this line is not closed)"
-		}
-		return n, m[2]
-	}
-	return 1, strings.TrimPrefix(msg, "yaml: ")
 }
 
 func kindName(n *yaml.Node) string {

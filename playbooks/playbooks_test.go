@@ -221,6 +221,37 @@ var invalidCorpus = []struct {
 	{"too-many-steps.yaml", []string{
 		"506:5: rollback[100]: the playbook has 501 steps (steps and rollback together), over the limit of 500 (MaxSteps): every step adds events to the drill's Temporal history, which holds at most 51,200; split the drill into several playbooks",
 	}},
+	{"template-unknown-step.yaml", []string{
+		"6:54: steps[1].url: template refers to unknown step \"failovr\" (did you mean \"failover\"?)",
+		"7:33: steps[2].url: template refers to step \"self\", the step itself: a step reads only the outputs of the steps it needs",
+		"9:51: rollback[0].url: template refers to unknown step \"nosuch\"",
+	}},
+	{"output-unknown-key.yaml", []string{
+		"14:10: steps[4].url: template refers to output \"nosuchkey\" of step \"failover\", which an http step does not produce: expected one of status, body, json, truncated (drillctl playbook explain http)",
+		"15:11: steps[4].body: template refers to output \"statsu\" of step \"failover\", which an http step does not produce (did you mean \"status\"?)",
+		"17:13: steps[4].headers.X-By: template refers to the output of step \"gate\", an approval step, which later steps cannot read: it is kept in the drill record only (by, approvers, approved, comment), and the drill would fail when it renders this value",
+		"18:15: steps[4].headers.X-Code: template refers to .steps.failover.output.status.code, but status (the response's HTTP status code) is a number, with nothing below it",
+		"19:13: steps[4].headers.X-Ok: template refers to output \"bdy\" of step \"failover\", which an http step does not produce (did you mean \"body\"?)",
+		"20:16: steps[4].headers.X-Probe: template refers to output \"status\" of step \"restored\", which a probe with a tcp check does not produce: expected one of address, failures, firstAttemptAt, firstSuccessAt, truncated (drillctl playbook explain probe)",
+	}},
+	{"indent-field-too-few.yaml", []string{
+		"30:4: YAML indentation: \"interval\" is indented 3 spaces, but the entries around it are indented 4 (\"http\" on line 27) or 2 (the list item on line 23): indent it like those it belongs with",
+	}},
+	{"indent-field-too-many.yaml", []string{
+		"21:6: YAML indentation: \"interval\" is indented 5 spaces, but the entries around it are indented 6 (\"expectStatus\" on line 20) or 4 (\"http\" on line 17): indent it like those it belongs with",
+	}},
+	{"indent-list-item-wrong-key.yaml", []string{
+		"17:9: YAML indentation: this list item is indented 8 spaces, like \"tcp\" on line 16, a field of a mapping, so it is in no list: indent it like the list item on line 11 (6 spaces)",
+	}},
+	{"indent-needs-item.yaml", []string{
+		"20:5: YAML indentation: this list item is indented 4 spaces, like \"needs\" on line 18, a field of a mapping, so it is in no list: indent it like the list item on line 19 (6 spaces)",
+	}},
+	{"indent-step-over.yaml", []string{
+		"13:6: YAML indentation: \"needs\" is indented 5 spaces, more than \"type\" on line 12 (indented 4), which already has its value: indent it like \"type\"",
+	}},
+	{"indent-step-item.yaml", []string{
+		"21:4: YAML indentation: this list item is indented 3 spaces, but the entries around it are indented 4 (\"duration\" on line 20) or 2 (the list item on line 17): indent it like those it belongs with",
+	}},
 }
 
 func TestLoad_InvalidCorpusReportsEveryErrorWithItsPosition(t *testing.T) {

@@ -34,6 +34,30 @@ var descriptions = map[string]string{
 	"expectJSON":      "Dotted JSON paths of the response and the text each must equal.",
 	"command":         "Program and arguments; no shell is involved.",
 	"readiness":       "Which assets must be ready for the drill to proceed (default: every tier-1 asset).",
+	"id":              "The step's id, unique in the playbook: later steps read its output as {{ .steps.ID.output.KEY }}.",
+	"type":            "What the step does; drillctl playbook explain TYPE shows its fields and its output keys.",
+	"description":     "What this is for, in words.",
+	"maxOutput":       "Bound of the step's output in the drill record, in bytes of JSON (default 64 KiB); a bigger output is kept whole as an evidence attachment.",
+	"compensate":      "The rollback step that undoes this action.",
+	"url":             "An http:// or https:// URL.",
+	"method":          "The HTTP method (default GET, or POST with a body).",
+	"headers":         "HTTP headers; a value may hold a ${env:NAME} reference.",
+	"dsn":             "The PostgreSQL database, as a postgres:// URL; give the password to the worker (PGPASSWORD, ~/.pgpass), not in the playbook.",
+	"query":           "The SQL to run.",
+	"env":             "Environment variables of the program; a value may be a ${env:NAME} reference.",
+	"dir":             "The working directory of the program.",
+	"expectExit":      "The exit status that means success (default 0).",
+	"approvers":       "Contacts who may give the go or the no-go.",
+	"onTimeout":       "What an unanswered approval means: fail (default) or approve.",
+	"minApprovals":    "How many distinct approvers must give the go (default 1).",
+	"forbid":          "Who may not approve: initiator (the person who started the drill), for four eyes.",
+	"auto":            "allowed: a gate opened with no human decision (onTimeout: approve) may still give a met verdict.",
+	"duration":        "How long to wait.",
+	"assets":          "The assets that must come back after a failover, each with at most one check.",
+	"discover":        "Where to discover more assets: an http endpoint returning a JSON list, or a sql query.",
+	"concurrency":     "How many assets are checked at once (default 16).",
+	"compare":         "What to compare: permissions, messages or records.",
+	"tolerance":       "How much difference the check accepts.",
 }
 
 // Schema returns the JSON Schema (draft 2020-12) of the playbook language,
@@ -131,16 +155,45 @@ func stepSchema() map[string]any {
 			props[k] = v
 		}
 		for k, v := range own {
+			if d, ok := stepFieldDescriptions[typ][k]; ok {
+				v.(map[string]any)["description"] = d
+			}
 			props[k] = v
 		}
 		props["type"] = map[string]any{"const": string(typ)}
+		outputs := OutputKeys[typ]
+		if outputs == nil {
+			outputs = []OutputKey{}
+		}
 		variants = append(variants, map[string]any{
 			"title":                string(typ) + " step",
+			"description":          stepSummaries[typ] + " " + outputSentence(typ),
 			"type":                 "object",
 			"properties":           props,
 			"required":             append([]string{"id", "type"}, required...),
 			"additionalProperties": false,
+			"x-outputs":            outputs,
 		})
 	}
 	return map[string]any{"oneOf": variants}
+}
+
+// outputSentence says in a sentence what later steps read of a step type's
+// output.
+func outputSentence(t StepType) string {
+	if !readable(t) {
+		if len(OutputKeys[t]) == 0 {
+			return "It has no output."
+		}
+		return "Its output (" + strings.Join(allKeyNames(OutputKeys[t]), ", ") + ") is kept in the drill record; later steps cannot read it."
+	}
+	var names []string
+	seen := map[string]bool{}
+	for _, k := range OutputKeys[t] {
+		if !k.RecordOnly && !seen[k.Name] {
+			seen[k.Name] = true
+			names = append(names, k.Name)
+		}
+	}
+	return "Later steps read its output as {{ .steps.ID.output.KEY }}, KEY one of: " + strings.Join(names, ", ") + " (x-outputs says more)."
 }

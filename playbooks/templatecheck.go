@@ -271,6 +271,18 @@ func (v *validator) templateRef(s *Step, ref []string, path string, rollback boo
 			return
 		}
 		id := ref[1]
+		// One error per reference, the first of: the step does not exist,
+		// is not read through .output, may not have run yet, does not
+		// produce the key.
+		target := v.stepNamed(id)
+		if target == nil {
+			msg := fmt.Sprintf("template refers to unknown step %q", id)
+			if sug := didYouMean(id, v.stepIDs()); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
+			}
+			v.at(path, "%s", msg)
+			return
+		}
 		if len(ref) >= 3 && ref[2] != "output" {
 			v.at(path, "template: .steps.%s.%s: a step exposes only .output", id, ref[2])
 			return
@@ -282,9 +294,14 @@ func (v *validator) templateRef(s *Step, ref []string, path string, rollback boo
 		switch {
 		case rollback && isMainStep:
 			// Rollback runs after the drill's steps; their outputs are known.
+		case id == s.ID:
+			v.at(path, "template refers to step %q, the step itself: a step reads only the outputs of the steps it needs", id)
+			return
 		case !v.isAncestor(s.ID, id):
 			v.at(path, "template refers to step %q, which is not among the steps %q needs: its output may not exist yet (add it to needs)", id, s.ID)
+			return
 		}
+		v.outputRef(target, ref, path)
 	case "drill":
 		if len(ref) >= 2 && ref[1] != "id" {
 			v.at(path, "template: .drill.%s: the drill exposes only .drill.id", ref[1])
@@ -318,17 +335,26 @@ func templateRefs(n parse.Node) [][]string {
 				walk(c)
 			}
 		case *parse.CommandNode:
-			if len(x.Args) >= 3 {
-				if id, ok := x.Args[0].(*parse.IdentifierNode); ok && id.Ident == "index" {
-					if f, ok := x.Args[1].(*parse.FieldNode); ok && len(f.Ident) == 1 {
-						if s, ok := x.Args[2].(*parse.StringNode); ok {
-							out = append(out, []string{f.Ident[0], s.Text})
-							return
+			args := x.Args
+			if len(args) >= 3 {
+				// index .steps "a-b" "output" "key" reads [steps a-b output key].
+				if id, ok := args[0].(*parse.IdentifierNode); ok && id.Ident == "index" {
+					if f, ok := args[1].(*parse.FieldNode); ok {
+						ref := append([]string(nil), f.Ident...)
+						args = args[2:]
+						for len(args) > 0 {
+							s, ok := args[0].(*parse.StringNode)
+							if !ok {
+								break
+							}
+							ref = append(ref, s.Text)
+							args = args[1:]
 						}
+						out = append(out, ref)
 					}
 				}
 			}
-			for _, a := range x.Args {
+			for _, a := range args {
 				walk(a)
 			}
 		case *parse.FieldNode:
@@ -350,6 +376,32 @@ func templateRefs(n parse.Node) [][]string {
 		}
 	}
 	walk(n)
+	return out
+}
+
+// stepNamed returns the step with this id, in any list of the playbook.
+func (v *validator) stepNamed(id string) *Step {
+	for _, list := range [][]Step{v.p.Steps, v.p.Rollback, v.p.Finally} {
+		for i := range list {
+			if list[i].ID == id && id != "" {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// stepIDs lists the ids of every step, sorted.
+func (v *validator) stepIDs() []string {
+	var out []string
+	for _, list := range [][]Step{v.p.Steps, v.p.Rollback, v.p.Finally} {
+		for _, s := range list {
+			if s.ID != "" {
+				out = append(out, s.ID)
+			}
+		}
+	}
+	sort.Strings(out)
 	return out
 }
 
