@@ -218,7 +218,10 @@ type Ack struct {
 	By    string    `json:"by"`
 	Level int       `json:"level"`
 	At    time.Time `json:"at"`
-	Via   string    `json:"via,omitempty"` // cli, link
+	Via   string    `json:"via,omitempty"` // cli, link, pagerduty
+	// External is who acknowledged in the paging service's own app
+	// (PagerDuty's user), when the ack came from there.
+	External string `json:"external,omitempty"`
 	// Channel is the channel that carried the page acknowledged through a link.
 	Channel string `json:"channel,omitempty"`
 	// Signed and Verified as for an Approval.

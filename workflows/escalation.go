@@ -54,6 +54,11 @@ type AckInput struct {
 	// Signed is the signed statement of the acknowledgement. An ack through
 	// a page's link needs none: possession of the paged channel is its proof.
 	Signed *identity.Signed `json:"signed,omitempty"`
+	// Level and External come with an acknowledgement made in PagerDuty
+	// (Via "pagerduty"): the level whose incident was acknowledged, and who
+	// acknowledged it there. By is then the contact paged at that level.
+	Level    int    `json:"level,omitempty"`
+	External string `json:"external,omitempty"`
 }
 
 // EscalationResult is how an escalation ended.
@@ -209,6 +214,15 @@ func (e *escalation) resolve(ctx workflow.Context) {
 // validateAck refuses an acknowledgement from someone who was not paged, or
 // once the page was already acknowledged.
 func (e *escalation) validateAck(in AckInput) error {
+	if in.Via == "pagerduty" {
+		if e.pagerDutyContact(in.Level) == "" {
+			return fmt.Errorf("no contact of step %q was paged through PagerDuty at level %d", e.in.Step, in.Level)
+		}
+		if e.res.AckedBy != "" {
+			return fmt.Errorf("already acknowledged by %s", e.res.AckedBy)
+		}
+		return nil // possession of the paged PagerDuty incident is the proof
+	}
 	if in.By == "" {
 		return errors.New("an acknowledgement needs a name (--as NAME)")
 	}
@@ -233,6 +247,9 @@ func (e *escalation) validateAck(in AckInput) error {
 
 func (e *escalation) ack(ctx workflow.Context, in AckInput) (*evidence.Ack, error) {
 	now := workflow.Now(ctx).UTC()
+	if in.Via == "pagerduty" {
+		in.By = e.pagerDutyContact(in.Level)
+	}
 	via := in.Via
 	if via == "" {
 		via = "cli"
@@ -243,7 +260,7 @@ func (e *escalation) ack(ctx workflow.Context, in AckInput) (*evidence.Ack, erro
 		verified = in.Signed != nil && len(sig.Keys[in.By]) > 0
 	}
 	a := evidence.Ack{Step: e.in.Step, By: in.By, Level: e.paged[in.By], At: now, Via: via, Channel: in.Channel,
-		Signed: in.Signed, Verified: verified}
+		Signed: in.Signed, Verified: verified, External: in.External}
 	e.res.Acks = append(e.res.Acks, a)
 	e.res.AckedBy, e.res.Level, e.res.Round, e.res.AckedAt = in.By, a.Level, e.round, &now
 	return &a, nil
@@ -303,4 +320,20 @@ func (d *drill) runPage(ctx workflow.Context, s playbooks.Step, r *evidence.Step
 			"Exhausted", nil)
 	}
 	return nil
+}
+
+// pagerDutyContact is the contact paged at level through a PagerDuty
+// channel (the first in order), or "".
+func (e *escalation) pagerDutyContact(level int) string {
+	for _, name := range sortedKeys(e.levels) {
+		if !slices.Contains(e.levels[name], level) {
+			continue
+		}
+		for _, ch := range e.in.Contacts[name].Channels {
+			if ch.PagerDuty != nil {
+				return name
+			}
+		}
+	}
+	return ""
 }
