@@ -5,6 +5,7 @@ package e2e
 // over twice. Each failed on the main of the first release.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +24,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/drillctl/drillctl/cli"
+	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/worker"
 )
@@ -411,4 +414,56 @@ steps:
 	r = drillctl(t, "drill", "run", quoted, "--set", "y=$(touch "+pwned+")", "--output", "json")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.NoFileExists(t, pwned, "the param stayed data")
+}
+
+// The same encodings appear nowhere in the server's own store either: a
+// file-backed embedded server's SQLite database and its write-ahead log,
+// read as bytes after a drill that sent, and got back, the secret.
+func TestSafety_EncodedSecretsAreNotInTheSQLiteFileOrItsWAL(t *testing.T) {
+	const secret = `Zq9&p@ss w/rd"<4a7c>`
+	t.Setenv("E2E_ENC_DB", secret)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "temporal.db")
+	srv, err := devserver.Start(context.Background(), devserver.Config{DBFile: db, Port: 0, UIPort: -1, LogWriter: io.Discard})
+	require.NoError(t, err)
+	cl, err := worker.Dial(context.Background(), worker.Connection{Address: srv.FrontendAddress(), Namespace: srv.Namespace()})
+	require.NoError(t, err)
+	w := worker.New(cl, worker.Options{Activities: testActivities()})
+	require.NoError(t, w.Start())
+	defer func() { w.Stop(); cl.Close(); srv.Stop() }()
+
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.Header.Get("X-Token")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"q": url.QueryEscape(tok), "b64": base64.StdEncoding.EncodeToString([]byte("u:" + tok)), "raw": tok})
+	}))
+	t.Cleanup(echo.Close)
+	pb := writePlaybook(t, fmt.Sprintf(`apiVersion: drillctl/v1
+kind: Playbook
+metadata: {name: e2e-encoded-db}
+steps:
+  - {id: call, type: http, method: POST, url: "%s/echo", headers: {X-Token: "${env:E2E_ENC_DB}"}, body: "t=${env:E2E_ENC_DB}"}
+`, echo.URL))
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: func(string) string { return "" }},
+		[]string{"drillctl", "drill", "run", pb, "--address", srv.FrontendAddress(), "--namespace", srv.Namespace(), "--tls=false", "--output", "json"})
+	require.Equal(t, 0, code, errb.String()+out.String())
+
+	jsonEsc, _ := json.Marshal(secret)
+	forms := map[string]string{"raw": secret, "query": url.QueryEscape(secret), "json": strings.Trim(string(jsonEsc), `"`),
+		"basic auth": base64.StdEncoding.EncodeToString([]byte("u:" + secret))[4:20]}
+	files, _ := filepath.Glob(db + "*")
+	require.NotEmpty(t, files)
+	var all []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		all = append(all, b...)
+		for name, form := range forms {
+			assert.False(t, bytes.Contains(b, []byte(form)), "the %s form of the secret is in %s", name, filepath.Base(f))
+		}
+	}
+	// The scan sees the drill's history in clear: the reference's name is there.
+	assert.True(t, bytes.Contains(all, []byte("E2E_ENC_DB")), "the history is readable in the files")
+	t.Logf("checked %d files: %v", len(files), files)
 }
