@@ -467,3 +467,51 @@ steps:
 	assert.True(t, bytes.Contains(all, []byte("E2E_ENC_DB")), "the history is readable in the files")
 	t.Logf("checked %d files: %v", len(files), files)
 }
+
+// drill run follows its drill through a restart of the server instead of
+// giving up after 10 s while the drill goes on.
+func TestSafety_DrillRunFollowsThroughAServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := devserver.Config{DBFile: filepath.Join(dir, "temporal.db"), Port: freePort(t), UIPort: -1, LogWriter: io.Discard}
+	srv, err := devserver.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	cl, err := worker.Dial(context.Background(), worker.Connection{Address: srv.FrontendAddress(), Namespace: srv.Namespace()})
+	require.NoError(t, err)
+	w := worker.New(cl, worker.Options{Activities: testActivities()})
+	require.NoError(t, w.Start())
+	defer func() { w.Stop(); cl.Close() }()
+
+	p := newPlatform(t, 0)
+	p.manual.Store(true)
+	pb := writePlaybook(t, strings.Replace(simplePlaybook(p.srv.URL), "name: e2e-failover", "name: e2e-restart", 1))
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(context.Background(), cli.IO{In: strings.NewReader(""), Out: &out, Err: &errb, Env: func(string) string { return "" }},
+			[]string{"drillctl", "drill", "run", pb, "--address", srv.FrontendAddress(), "--namespace", srv.Namespace(), "--tls=false", "--output", "json"})
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for p.healthCalls.Load() == 0 {
+		require.True(t, time.Now().Before(deadline), "the drill never probed: %s", errb.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+	srv.Stop()
+	time.Sleep(12 * time.Second) // longer than drill run used to wait before it gave up
+	select {
+	case code := <-done:
+		t.Fatalf("drill run gave up while the server was down (exit %d): %s", code, errb.String())
+	default:
+	}
+	srv, err = devserver.Start(context.Background(), cfg)
+	require.NoError(t, err)
+	defer srv.Stop()
+	p.restoreNow()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, "stderr: %s\nstdout: %s", errb.String(), out.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("drill run did not end after the server came back: %s", errb.String())
+	}
+	failovers, _ := p.counts()
+	assert.Equal(t, 1, failovers)
+}
