@@ -39,14 +39,68 @@ func ParseQuarter(s string, loc *time.Location) (Quarter, error) {
 // String is "2026Q4".
 func (q Quarter) String() string { return fmt.Sprintf("%dQ%d", q.Year, q.Q) }
 
+// QuarterOf is the quarter holding t, in loc.
+func QuarterOf(t time.Time, loc *time.Location) Quarter {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	q, _ := ParseQuarter(fmt.Sprintf("%04dQ%d", t.Year(), (int(t.Month())-1)/3+1), loc)
+	return q
+}
+
+// Period is the span of time a register covers: a quarter, a year, or
+// since a date.
+type Period struct {
+	// Label names it: "2026Q4", "2026", "since 2026-07-01".
+	Label string
+	From  time.Time
+	To    time.Time // exclusive
+}
+
+// Period is the quarter as a Period.
+func (q Quarter) Period() Period { return Period{Label: q.String(), From: q.Start, To: q.End} }
+
+var yearRE = regexp.MustCompile(`^\d{4}$`)
+
+// ParseYear reads "2026" as that calendar year in loc.
+func ParseYear(s string, loc *time.Location) (Period, error) {
+	if !yearRE.MatchString(s) {
+		return Period{}, fmt.Errorf("--year %q: expected YYYY, e.g. 2026", s)
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	y, _ := strconv.Atoi(s)
+	start := time.Date(y, time.January, 1, 0, 0, 0, 0, loc)
+	return Period{Label: s, From: start, To: start.AddDate(1, 0, 0)}, nil
+}
+
+// ParseSince reads a date ("2026-07-01", midnight in loc) as the period
+// from it until now.
+func ParseSince(s string, now time.Time, loc *time.Location) (Period, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	from, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return Period{}, fmt.Errorf("--since %q: expected a date YYYY-MM-DD, e.g. 2026-07-01", s)
+	}
+	if !from.Before(now) {
+		return Period{}, fmt.Errorf("--since %q: the date is not in the past", s)
+	}
+	return Period{Label: "since " + s, From: from, To: now}, nil
+}
+
 // QuarterReport is a quarter's compliance summary.
 type QuarterReport struct {
-	Quarter    string            `json:"quarter"`
-	From       time.Time         `json:"from"`
-	To         time.Time         `json:"to"`
-	Zone       string            `json:"zone"`
-	Playbooks  []PlaybookSummary `json:"playbooks"`
-	NotDrilled []string          `json:"notDrilled"`
+	Quarter   string            `json:"quarter"`
+	From      time.Time         `json:"from"`
+	To        time.Time         `json:"to"`
+	Zone      string            `json:"zone"`
+	Playbooks []PlaybookSummary `json:"playbooks"`
+	// NotDrilled names the playbooks no drill of the quarter exercised.
+	NotDrilled []string `json:"notDrilled"`
 }
 
 // PlaybookSummary is one playbook's drills in the quarter.
@@ -55,20 +109,28 @@ type PlaybookSummary struct {
 	Drills []DrillEntry `json:"drills"`
 }
 
-// DrillEntry is one drill in a quarter's summary.
+// DrillEntry is one drill in a quarter's summary. Only a drill that
+// Exercised its playbook (completed, met, not a dry run) counts as drilling
+// it; PlaybookDigest says which version of the playbook it ran.
 type DrillEntry struct {
-	DrillID   string    `json:"drillId"`
-	StartedAt time.Time `json:"startedAt"`
-	Status    string    `json:"status"`
-	Verdict   string    `json:"verdict"`
-	RTO       Measure   `json:"rto"`
-	RPO       Measure   `json:"rpo"`
-	Response  Measure   `json:"response"`
-	Schedule  string    `json:"schedule,omitempty"`
+	DrillID        string    `json:"drillId"`
+	StartedAt      time.Time `json:"startedAt"`
+	Status         string    `json:"status"`
+	Verdict        string    `json:"verdict"`
+	PlaybookDigest string    `json:"playbookDigest"`
+	Exercised      bool      `json:"exercised"`
+	// Why says why the drill does not count, when it does not.
+	Why      string  `json:"why,omitempty"`
+	RTO      Measure `json:"rto"`
+	RPO      Measure `json:"rpo"`
+	Response Measure `json:"response"`
+	Schedule string  `json:"schedule,omitempty"`
 }
 
 // BuildQuarterReport summarises the drills started in q, for every playbook
-// known (from the store or from the caller), naming those not drilled.
+// known (from the store or from the caller), naming those no drill of the
+// quarter exercised (a failed, aborted, missed or dry-run drill is listed
+// but does not count). The register (package review) is the fuller view.
 func BuildQuarterReport(q Quarter, records []Record, known []string) QuarterReport {
 	r := QuarterReport{Quarter: q.String(), From: q.Start, To: q.End, Zone: q.Start.Location().String(),
 		Playbooks: []PlaybookSummary{}, NotDrilled: []string{}}
@@ -77,14 +139,20 @@ func BuildQuarterReport(q Quarter, records []Record, known []string) QuarterRepo
 		names[n] = true
 	}
 	drills := map[string][]DrillEntry{}
+	exercised := map[string]bool{}
 	for _, rec := range records {
 		names[rec.Playbook.Name] = true
 		if rec.StartedAt.Before(q.Start) || !rec.StartedAt.Before(q.End) {
 			continue
 		}
+		outcome := Outcome(rec, false)
 		drills[rec.Playbook.Name] = append(drills[rec.Playbook.Name], DrillEntry{
 			DrillID: rec.DrillID, StartedAt: rec.StartedAt, Status: rec.Status, Verdict: rec.Verdict,
+			PlaybookDigest: rec.Playbook.Digest, Exercised: outcome.Exercised, Why: outcome.Why,
 			RTO: rec.Measures.RTO, RPO: rec.Measures.RPO, Response: rec.Measures.Response, Schedule: rec.Schedule})
+		if outcome.Exercised {
+			exercised[rec.Playbook.Name] = true
+		}
 	}
 	sorted := make([]string, 0, len(names))
 	for n := range names {
@@ -92,8 +160,10 @@ func BuildQuarterReport(q Quarter, records []Record, known []string) QuarterRepo
 	}
 	sort.Strings(sorted)
 	for _, n := range sorted {
-		if len(drills[n]) == 0 {
+		if !exercised[n] {
 			r.NotDrilled = append(r.NotDrilled, n)
+		}
+		if len(drills[n]) == 0 {
 			continue
 		}
 		d := drills[n]

@@ -75,7 +75,7 @@ func Verify(dir string, pub ed25519.PublicKey) (*VerifyResult, error) {
 	res := &VerifyResult{Dir: dir, Problems: []string{}, Changed: []string{}, Missing: []string{}, Extra: []string{}}
 	raw, err := os.ReadFile(filepath.Join(dir, FileManifest))
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, recErr := os.Stat(filepath.Join(dir, FileRecord)); recErr != nil {
+		if _, recErr := os.Stat(filepath.Join(dir, FileRecord)); recErr != nil && kindOf(dir) == nil {
 			return nil, fmt.Errorf("evidence: %s is not a bundle: %w", dir, err)
 		}
 		res.Missing = append(res.Missing, FileManifest)
@@ -159,6 +159,7 @@ func Verify(dir string, pub ed25519.PublicKey) (*VerifyResult, error) {
 		res.problem("the bundle is unsigned: nothing proves who wrote it")
 	}
 	res.checkStatements(dir)
+	res.checkKind(dir)
 	return res.finish(), nil
 }
 
