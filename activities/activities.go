@@ -30,6 +30,10 @@ type Activities struct {
 	SigningKey ed25519.PrivateKey
 	// ReportTZ is the zone reports render instants in (nil: UTC).
 	ReportTZ *time.Location
+	// Report are the other options of every bundle's reports: language,
+	// company and logo on the cover, sign-off names, the Chromium that prints
+	// report.pdf (its TZ is ReportTZ).
+	Report evidence.RenderOptions
 	// AckBaseURL and AckKey make pages carry a one-click acknowledgement
 	// link (package acklink); without them pages say how to ack from a terminal.
 	AckBaseURL string
@@ -39,6 +43,9 @@ type Activities struct {
 	// Trust are the keys whose signed playbooks this worker runs; nil runs
 	// any playbook (--trust any).
 	Trust []ssh.PublicKey
+	// Observer is told of every drill whose evidence was written (the
+	// worker's metrics); nil tells no one. See Observe.
+	Observer Observer
 }
 
 // New returns Activities using the real world: the default HTTP transport,

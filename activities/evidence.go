@@ -22,7 +22,9 @@ func (a *Activities) WriteEvidence(ctx context.Context, in steps.EvidenceInput) 
 	if host, err := os.Hostname(); err == nil {
 		in.Record.Environment.WorkerHost = host
 	}
-	ref, err := store.Write(in.Record, in.Playbook, a.SigningKey, evidence.RenderOptions{TZ: a.ReportTZ})
+	opts := a.Report
+	opts.TZ = a.ReportTZ
+	ref, err := store.Write(in.Record, in.Playbook, a.SigningKey, opts)
 	if err != nil {
 		return nil, fmt.Errorf("write evidence of %s: %w", in.Record.DrillID, err)
 	}

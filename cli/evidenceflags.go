@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
+	"github.com/drillctl/drillctl/i18n"
 )
 
 // evidenceFlags are the flags of the commands that run a worker: where
@@ -17,6 +19,10 @@ func evidenceFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "evidence-dir", EnvVars: []string{"DRILLCTL_EVIDENCE_DIR"}, Usage: "where evidence bundles are written (default: under the user's data directory)", Category: "Evidence"},
 		&ucli.StringFlag{Name: "signing-key", EnvVars: []string{"DRILLCTL_SIGNING_KEY"}, Usage: "ed25519 key `FILE` that signs evidence (drillctl evidence keygen); without it bundles are unsigned", Category: "Evidence"},
 		&ucli.StringFlag{Name: "tz", Value: "UTC", Usage: "time zone reports render instants in", Category: "Evidence"},
+		&ucli.StringFlag{Name: "report-lang", Value: "en", EnvVars: []string{"DRILLCTL_REPORT_LANG"}, Usage: "language of the bundles' reports: en, zh-Hans, zh-Hant-HK, vi or ar (drill.json stays English)", Category: "Evidence"},
+		&ucli.StringFlag{Name: "company", EnvVars: []string{"DRILLCTL_COMPANY"}, Usage: "company `NAME` on the cover of report.html and report.pdf", Category: "Evidence"},
+		&ucli.StringFlag{Name: "logo", EnvVars: []string{"DRILLCTL_LOGO"}, Usage: "logo `FILE` (PNG, JPEG or SVG) on the reports' cover", Category: "Evidence"},
+		&ucli.StringFlag{Name: "chromium", EnvVars: []string{"DRILLCTL_CHROMIUM"}, Usage: "headless Chromium that prints report.pdf (`PATH`, or off; default: chromium on PATH)", Category: "Evidence"},
 	}
 }
 
@@ -54,6 +60,15 @@ func workerActivities(c *ucli.Context) (*activities.Activities, error) {
 		return nil, exitf(ExitUsage, "--tz %q: not a time zone (try Asia/Hong_Kong, Europe/London, UTC)", c.String("tz"))
 	}
 	acts.ReportTZ = loc
+	acts.Report.Lang, acts.Report.Company, acts.Report.Chromium = c.String("report-lang"), c.String("company"), c.String("chromium")
+	if _, err := i18n.Parse(acts.Report.Lang); err != nil {
+		return nil, exitf(ExitUsage, "--report-lang: %v", err)
+	}
+	if path := c.String("logo"); path != "" {
+		if acts.Report.Logo, err = os.ReadFile(path); err != nil {
+			return nil, exitf(ExitUsage, "--logo: %v", err)
+		}
+	}
 	return acts, nil
 }
 

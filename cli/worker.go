@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/drillctl/drillctl/activities"
+	"github.com/drillctl/drillctl/console"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/worker"
 )
@@ -30,24 +33,44 @@ Examples:
    drillctl worker --trust /etc/drillctl/allowed_signers --address temporal.internal:7233 --namespace dr \
        --tls-cert client.pem --tls-key client.key --tls-ca ca.pem
    TEMPORAL_API_KEY=... drillctl worker --trust allowed_signers --address my-ns.a1b2c.tmprl.cloud:7233 --namespace my-ns.a1b2c
+   TEMPORAL_PROFILE=prod drillctl worker --trust allowed_signers --log-format json --metrics-addr 0.0.0.0:9464
+
+The connection comes from the flags, else Temporal's own environment
+variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_CLIENT_CERT_PATH,
+TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_API_KEY,
+…), else the profile of the Temporal CLI's config file (--profile,
+--config-file), exactly as the temporal CLI reads them. Logs go to stderr
+(--log-format json for a collector); every line an activity logs names its
+drill and step. Run several workers on the task queue to survive the loss of
+one: a lost worker's probes carry on on another (docs/deploy.md).
 
 --trust says whose playbooks the worker runs: the keys of an allowed_signers
 file (drillctl playbook sign FILE signs one), or any.`,
-		Flags: append(append(append(connectionFlags(), evidenceFlags()...), ackFlags("")...), drainFlag(), trustFlag("")),
+		Flags: workerFlags(connectionFlags(), ackFlags(""), trustFlag("")),
 		Action: func(c *ucli.Context) error {
+			obs, err := startObservability(c)
+			if err != nil {
+				return err
+			}
+			defer obs.stop()
 			acts, err := workerActivities(c)
 			if err != nil {
 				return err
 			}
+			acts.Console = stdio.Out
 			trusted, err := applyTrust(c, acts)
 			if err != nil {
 				return err
 			}
-			cl, err := dial(c.Context, c)
+			conn := connection(c)
+			obs.instrument(&conn, acts)
+			cl, err := dialWith(c.Context, conn)
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
+			address, namespace := target(conn)
+			warnSearchAttributes(c.Context, obs.logger, cl, namespace)
 			stopAck, err := startAckServer(c, cl, acts)
 			if err != nil {
 				return err
@@ -57,13 +80,45 @@ file (drillctl playbook sign FILE signs one), or any.`,
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "start worker: %v", err)
 			}
-			fmt.Fprintf(stdio.Out, "worker polling task queue drillctl on %s (namespace %s); evidence: %s; runs %s\nCtrl-C to stop\n",
-				c.String("address"), c.String("namespace"), signingNote(acts), trusted)
+			fmt.Fprintf(stdio.Out, "worker polling task queue drillctl on %s (namespace %s); evidence: %s; runs %s\n",
+				address, namespace, signingNote(acts), trusted)
+			for _, line := range obs.banner() {
+				fmt.Fprintln(stdio.Out, line)
+			}
+			fmt.Fprintln(stdio.Out, "Ctrl-C to stop")
 			<-c.Context.Done()
 			w.Stop()
 			fmt.Fprintln(stdio.Out, "worker stopped")
 			return nil
 		},
+	}
+}
+
+// workerFlags are the flags of a command that runs a worker: its own
+// (where it connects), evidence, paging, trust, drain, logs, metrics and
+// profiling.
+func workerFlags(own, ack []ucli.Flag, trust ucli.Flag) []ucli.Flag {
+	flags := append(append([]ucli.Flag{}, own...), evidenceFlags()...)
+	flags = append(append(flags, ack...), drainFlag(), trust)
+	return append(append(flags, logFlags()...), observeFlags()...)
+}
+
+// warnSearchAttributes logs a warning when the namespace lacks drillctl's
+// search attributes: drills cannot start there until they are registered.
+// A server that will not say (Temporal Cloud to a worker's API key) is
+// left alone.
+func warnSearchAttributes(ctx context.Context, logger *slog.Logger, cl worker.Client, namespace string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := worker.CheckSearchAttributes(ctx, cl, namespace)
+	if err != nil {
+		logger.Debug("could not check the search attributes", "namespace", namespace, "error", err.Error())
+		return
+	}
+	if len(st.Missing) > 0 || len(st.Conflicting) > 0 {
+		logger.Warn("the namespace lacks drillctl's search attributes: drills cannot start until they are registered "+
+			"(drillctl setup; on Temporal Cloud, tcld: see drillctl setup --help)",
+			"namespace", namespace, "missing", strings.Join(append(st.Missing, st.Conflicting...), ", "))
 	}
 }
 
@@ -89,8 +144,14 @@ Examples:
    drillctl dev --db-file :memory:            # nothing kept
    drillctl dev --ip 0.0.0.0                  # frontend on every interface (mTLS); the UI stays on 127.0.0.1
    drillctl dev --internal-ports 7234-7237    # pin history, matching, worker and the frontend's HTTP API
-   drillctl dev --insecure                    # no TLS, loopback only; clients connect with --tls=false`,
-		Flags: append([]ucli.Flag{
+   drillctl dev --insecure                    # no TLS, loopback only; clients connect with --tls=false
+   drillctl dev --retention 720h              # keep finished drills' histories 30 days (evidence bundles stay regardless)
+   drillctl dev --log-format json --metrics-addr :9464 --pprof-addr :6060
+
+dev registers drillctl's search attributes (DrillPlaybook, DrillStatus,
+DrillVerdict, DrillSchedule, DrillInitiator) on every start. Logs go to stderr,
+the server's among them (component=temporal-server, from --server-log-level).`,
+		Flags: workerFlags([]ucli.Flag{
 			&ucli.StringFlag{Name: "db-file", Usage: "SQLite file (\":memory:\" keeps nothing) (default: under the user's state directory)"},
 			&ucli.StringFlag{Name: "ip", Value: "127.0.0.1", Usage: "address the frontend listens on; beyond loopback it needs TLS (the default); the Web UI and the internal ports stay on loopback"},
 			&ucli.IntFlag{Name: "port", Value: 7233, Usage: "Temporal frontend (gRPC) port"},
@@ -98,8 +159,12 @@ Examples:
 			&ucli.StringFlag{Name: "internal-ports", Usage: "pin the four internal `PORTS` (history, matching, worker on loopback, then the frontend's HTTP API), e.g. 7234-7237 (default: free ports)"},
 			&ucli.BoolFlag{Name: "insecure", Usage: "no TLS, no authentication: anyone on this machine can start drills that run commands as you (loopback --ip only)"},
 			&ucli.StringFlag{Name: "namespace", Value: "default", Usage: "namespace to register"},
-			&ucli.StringFlag{Name: "log-level", Value: "warn", Usage: "server log level: debug, info, warn, error"},
-		}, append(append(evidenceFlags(), ackFlags("127.0.0.1:8234")...), drainFlag(), trustFlag("any"))...),
+			&ucli.StringFlag{Name: "console-addr", Value: console.DefaultAddr, Usage: "serve the web console on this loopback `HOST:PORT` (empty: none); see drillctl serve"},
+			&ucli.DurationFlag{Name: "retention", Usage: "how long the namespace keeps a finished drill's history, at least 1h " +
+				"(default: as it is; 24h for a new database); evidence bundles outlive it"},
+			&ucli.StringFlag{Name: "server-log-level", Value: "warn", Category: "Logging",
+				Usage: "least severe level of the embedded server's logs: debug, info, warn, error (--log-level may drop more)"},
+		}, ackFlags("127.0.0.1:8234"), trustFlag("any")),
 		Action: func(c *ucli.Context) error {
 			ip, insecure := c.String("ip"), c.Bool("insecure")
 			if insecure && !devserver.IsLoopback(ip) {
@@ -111,10 +176,22 @@ Examples:
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
+			if r := c.Duration("retention"); r != 0 && r < devserver.MinRetention {
+				return exitf(ExitUsage, "dev: --retention %s: the server keeps histories at least %s", r, devserver.MinRetention)
+			}
+			if _, err := parseLevel("--server-log-level", c.String("server-log-level")); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			obs, err := startObservability(c)
+			if err != nil {
+				return err
+			}
+			defer obs.stop()
 			acts, err := workerActivities(c)
 			if err != nil {
 				return err
 			}
+			acts.Console = stdio.Out
 			if _, err := applyTrust(c, acts); err != nil {
 				return err
 			}
@@ -134,13 +211,16 @@ Examples:
 			}
 			srv, err := devserver.Start(c.Context, devserver.Config{
 				DBFile: dbFile, IP: ip, Port: c.Int("port"), UIPort: c.Int("ui-port"), InternalPorts: internalPorts,
-				TLSDir: tlsDir, Namespace: c.String("namespace"), LogWriter: os.Stderr, LogLevel: c.String("log-level"),
+				TLSDir: tlsDir, Namespace: c.String("namespace"), Retention: c.Duration("retention"),
+				Logger: obs.logger, LogLevel: c.String("server-log-level"),
 			})
 			if err != nil {
 				return exitf(ExitUsage, "dev: %v", err)
 			}
 			defer srv.Stop()
-			cl, err := worker.Dial(c.Context, devConnection(srv))
+			conn := devConnection(srv)
+			obs.instrument(&conn, acts)
+			cl, err := worker.Dial(c.Context, conn)
 			if err != nil {
 				return exitf(ExitUsage, "dev: %v", err)
 			}
@@ -155,7 +235,12 @@ Examples:
 				return exitf(ExitUsage, "dev: start worker: %v", err)
 			}
 			defer w.Stop()
-			printDevBanner(stdio, srv, dbFile, acts)
+			stopConsole, err := startDevConsole(c, stdio, cl, srv.Namespace(), acts)
+			if err != nil {
+				return err
+			}
+			defer stopConsole()
+			printDevBanner(c.Context, stdio, srv, dbFile, acts, obs)
 			<-c.Context.Done()
 			fmt.Fprintln(stdio.Out, "stopping…")
 			return nil
@@ -181,7 +266,7 @@ func devConnection(srv *devserver.Server) worker.Connection {
 }
 
 // printDevBanner says what runs where, and how it is protected.
-func printDevBanner(stdio IO, srv *devserver.Server, dbFile string, acts *activities.Activities) {
+func printDevBanner(ctx context.Context, stdio IO, srv *devserver.Server, dbFile string, acts *activities.Activities, obs *observability) {
 	out := stdio.Out
 	fmt.Fprintf(out, "Temporal server  %s (namespace %s)\n", srv.FrontendAddress(), srv.Namespace())
 	if srv.ListenAddress() != srv.FrontendAddress() {
@@ -210,10 +295,17 @@ func printDevBanner(stdio IO, srv *devserver.Server, dbFile string, acts *activi
 	}
 	internal := srv.InternalAddresses()
 	fmt.Fprintf(out, "Internal ports   history %s, matching %s, worker %s; frontend HTTP API %s\n", internal[0], internal[1], internal[2], internal[3])
-	fmt.Fprintf(out, "Database         %s\n", dbFile)
+	retention := ""
+	if r, err := srv.Retention(ctx); err == nil {
+		retention = fmt.Sprintf(" (histories kept %s; --retention)", r)
+	}
+	fmt.Fprintf(out, "Database         %s%s\n", dbFile, retention)
 	fmt.Fprintf(out, "Evidence         %s\n", signingNote(acts))
 	if acts.AckBaseURL != "" {
 		fmt.Fprintf(out, "Ack links        %s/ack/…\n", acts.AckBaseURL)
+	}
+	for _, line := range obs.banner() {
+		fmt.Fprintln(out, line)
 	}
 	fmt.Fprintf(out, "Worker           task queue drillctl\n\nRun a drill from another terminal:\n  drillctl drill run playbooks/examples/chat-platform-quarterly.yaml\nCtrl-C to stop.\n")
 }

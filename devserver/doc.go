@@ -1,8 +1,9 @@
 // Package devserver runs an embedded Temporal server for one machine: the
 // Temporal server's own packages with SQLite persistence (a file that
-// survives restarts, or memory), the namespace registered on first start,
-// SQLite visibility for list queries, and the Temporal Web UI (assets
-// embedded).
+// survives restarts, or memory), the namespace registered on first start
+// and drillctl's search attributes on every start (Config.Retention sets
+// its retention), SQLite visibility for list queries, and the Temporal Web
+// UI (assets embedded).
 //
 //	srv, err := devserver.Start(ctx, devserver.Config{DBFile: file, Port: devserver.DefaultPort,
 //		UIPort: devserver.DefaultUIPort, TLSDir: dir})

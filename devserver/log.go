@@ -8,8 +8,12 @@ import (
 	"go.temporal.io/server/common/log/tag"
 )
 
-// serverLogger adapts slog to the Temporal server's logger.
-type serverLogger struct{ log *slog.Logger }
+// serverLogger adapts slog to the Temporal server's logger, dropping what
+// is below floor.
+type serverLogger struct {
+	log   *slog.Logger
+	floor slog.Level
+}
 
 var _ log.Logger = (*serverLogger)(nil)
 
@@ -26,7 +30,7 @@ func (l *serverLogger) Fatal(msg string, tags ...tag.Tag)  { l.emit(slog.LevelEr
 
 func (l *serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
 	ctx := context.Background()
-	if !l.log.Enabled(ctx, level) {
+	if level < l.floor || !l.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, len(tags))

@@ -69,10 +69,19 @@ type Config struct {
 	TLSDir string
 	// Namespace registered on first start; default DefaultNamespace.
 	Namespace string
-	// LogWriter receives the server's logs; nil discards them.
+	// LogWriter receives the server's logs as text; nil discards them.
+	// Ignored when Logger is set.
 	LogWriter io.Writer
-	// LogLevel of the server's logs: debug, info, warn (default) or error.
+	// Logger receives the server's logs, tagged component=temporal-server,
+	// when set: one logger for the server and the rest of the process.
+	Logger *slog.Logger
+	// LogLevel is the least severe level of the server's logs passed on:
+	// debug, info, warn (default) or error. Logger may drop more.
 	LogLevel string
+	// Retention is how long the namespace keeps a closed workflow's
+	// history (at least MinRetention); zero leaves it as it is (24 h when
+	// the namespace is created). Evidence bundles outlive it.
+	Retention time.Duration
 	// DynamicConfig overrides dynamic config keys (server setting names,
 	// any case); it wins over LowLatencyDynamicConfig and the feature
 	// settings. A key the server does not know is ignored by the server.
@@ -141,6 +150,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("devserver: internal ports %d-%d are not within 1-65535",
 			cfg.InternalPorts, cfg.InternalPorts+NumInternalPorts-1)
 	}
+	if cfg.Retention != 0 && cfg.Retention < MinRetention {
+		return nil, fmt.Errorf("devserver: retention %s is less than the server allows for a namespace (%s)", cfg.Retention, MinRetention)
+	}
 	if cfg.UIPort > 0 && cfg.UIPort == cfg.Port {
 		return nil, fmt.Errorf("devserver: the frontend and the Web UI cannot share port %d; pick another with --ui-port", cfg.Port)
 	}
@@ -167,7 +179,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := newLogger(cfg.LogWriter, cfg.LogLevel)
+	logger := newLogger(cfg)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
 		return nil, fmt.Errorf("devserver: authorizer: %w", err)
@@ -201,6 +213,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := waitListening(ctx, s.frontend, 30*time.Second); err != nil {
 		s.server.Stop()
 		return nil, fmt.Errorf("devserver: frontend %s: %w", s.frontend, err)
+	}
+	if err := s.setUpNamespace(ctx); err != nil {
+		s.server.Stop()
+		return nil, err
 	}
 	if cfg.UIPort >= 0 {
 		if err := s.startUI(ctx); err != nil {
@@ -417,13 +433,12 @@ func waitListening(ctx context.Context, addr string, limit time.Duration) error 
 	}
 }
 
-// newLogger adapts slog to the server's logger, at the given level.
-func newLogger(w io.Writer, level string) *serverLogger {
-	if w == nil {
-		w = io.Discard
-	}
+// newLogger adapts slog to the server's logger: cfg.Logger (tagged
+// component=temporal-server) or a text logger on cfg.LogWriter, passing
+// what is at least at cfg.LogLevel.
+func newLogger(cfg Config) *serverLogger {
 	var lvl slog.Level
-	switch strings.ToLower(level) {
+	switch strings.ToLower(cfg.LogLevel) {
 	case "debug":
 		lvl = slog.LevelDebug
 	case "info":
@@ -433,5 +448,12 @@ func newLogger(w io.Writer, level string) *serverLogger {
 	default:
 		lvl = slog.LevelWarn
 	}
-	return &serverLogger{log: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))}
+	if cfg.Logger != nil {
+		return &serverLogger{log: cfg.Logger.With("component", "temporal-server"), floor: lvl}
+	}
+	w := cfg.LogWriter
+	if w == nil {
+		w = io.Discard
+	}
+	return &serverLogger{log: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})), floor: lvl}
 }

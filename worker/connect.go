@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
 )
 
@@ -41,7 +41,11 @@ const (
 // client certificate and none was given or found.
 var ErrCertificateRequired = errors.New("the server requires a client certificate (mutual TLS)")
 
-// Connection says how to reach a Temporal frontend.
+// Connection says how to reach a Temporal frontend. Fields left empty are
+// taken, when Environment is set, from Temporal's client configuration —
+// the profile of the Temporal CLI's temporal.toml, then its environment
+// variables (TEMPORAL_ADDRESS, TEMPORAL_TLS_CLIENT_CERT_PATH, …) — and
+// otherwise from the defaults. Fields set here win.
 type Connection struct {
 	Address   string // host:port; default DefaultAddress
 	Namespace string // default "default"
@@ -52,12 +56,27 @@ type Connection struct {
 	APIKey    string // Temporal Cloud API key; implies TLS
 	// TLS turns TLS on (true; the system's CAs unless TLSCA is given) or
 	// off (false) whatever else is set. Nil decides: TLS when any TLS
-	// option or an API key is given; with none, for a loopback address
-	// `drillctl dev` served with mutual TLS, its client certificate (in
-	// DevTLSDir); else plaintext.
+	// option or an API key is given (here or in the client configuration);
+	// with none, for a loopback address `drillctl dev` served with mutual
+	// TLS, its client certificate (in DevTLSDir); else plaintext.
 	TLS *bool
+	// Environment starts from Temporal's client configuration, as the
+	// Temporal CLI and SDKs read it (package envconfig): the profile
+	// Profile of ConfigFile, then the TEMPORAL_* environment variables.
+	Environment bool
+	// Profile names the profile; "" is $TEMPORAL_PROFILE, else "default".
+	Profile string
+	// ConfigFile is the TOML file of profiles; "" is $TEMPORAL_CONFIG_FILE,
+	// else the Temporal CLI's own (os.UserConfigDir()/temporalio/temporal.toml).
+	// A file named here must exist.
+	ConfigFile string
+	// LookupEnv reads the environment for Environment; nil is the
+	// process's. An empty variable counts as unset.
+	LookupEnv func(string) (string, bool)
 	// Logger receives the SDK's logs; nil keeps them quiet (warnings and up on stderr).
 	Logger *slog.Logger
+	// Metrics receives the SDK's metrics (client and worker); nil: none.
+	Metrics client.MetricsHandler
 }
 
 // StateDir is drillctl's state directory, by devserver.StateDir's rules:
@@ -97,68 +116,49 @@ func DevTLSDir() (string, error) {
 
 // Dial connects to Temporal and checks the connection answers.
 func Dial(ctx context.Context, conn Connection) (Client, error) {
-	if conn.Address == "" {
-		conn.Address = DefaultAddress
+	r, err := conn.resolve()
+	if err != nil {
+		return nil, err
 	}
-	if conn.Namespace == "" {
-		conn.Namespace = "default"
+	opts, err := r.clientOptions(conn)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		err = fmt.Errorf("connect to Temporal at %s (namespace %s): %w", r.prof.Address, r.prof.Namespace, err)
+		return nil, r.explain(err)
+	}
+	return c, nil
+}
+
+// ClientOptions are the SDK options Dial connects with: the address,
+// namespace, TLS and credentials the connection resolves to.
+func (conn Connection) ClientOptions() (client.Options, error) {
+	r, err := conn.resolve()
+	if err != nil {
+		return client.Options{}, err
+	}
+	return r.clientOptions(conn)
+}
+
+// clientOptions turns the resolved profile into SDK options, with the
+// connection's logger and metrics.
+func (r resolved) clientOptions(conn Connection) (client.Options, error) {
+	opts, err := r.prof.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("TLS: %w", err)
+	}
+	if t := opts.ConnectionOptions.TLS; t != nil {
+		t.MinVersion = tls.VersionTLS12
 	}
 	logger := conn.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	opts := client.Options{
-		HostPort:  conn.Address,
-		Namespace: conn.Namespace,
-		Logger:    log.NewStructuredLogger(logger),
-	}
-	conn, looked := conn.withDevCertificate()
-	tlsConfig, err := conn.tlsConfig()
-	if err != nil {
-		return nil, err
-	}
-	if tlsConfig != nil {
-		opts.ConnectionOptions.TLS = tlsConfig
-	}
-	if conn.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(conn.APIKey)
-	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		err = fmt.Errorf("connect to Temporal at %s (namespace %s): %w", conn.Address, conn.Namespace, err)
-		return nil, conn.explain(err, looked, tlsConfig == nil)
-	}
-	return c, nil
-}
-
-// withDevCertificate fills in the client certificate `drillctl dev`
-// generated when nothing was said about TLS and the address is a loopback
-// one dev served with it. It returns the folder it looked in ("" when it
-// did not look). Anything explicit wins; a server elsewhere never gets it.
-//
-// Once dev served an address with TLS, a plaintext server there is not
-// trusted without --tls=false: it may be someone else's, on this machine,
-// waiting for a worker to hand commands to.
-func (conn Connection) withDevCertificate() (Connection, string) {
-	if conn.TLS != nil || conn.TLSCert != "" || conn.TLSKey != "" || conn.TLSCA != "" ||
-		conn.TLSServer != "" || conn.APIKey != "" || !loopbackAddress(conn.Address) {
-		return conn, ""
-	}
-	dir, err := DevTLSDir()
-	if err != nil {
-		return conn, ""
-	}
-	if !devServed(dir, conn.Address) {
-		return conn, dir
-	}
-	files := []string{filepath.Join(dir, devCertFile), filepath.Join(dir, devKeyFile), filepath.Join(dir, devCAFile)}
-	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
-			return conn, dir
-		}
-	}
-	conn.TLSCert, conn.TLSKey, conn.TLSCA = files[0], files[1], files[2]
-	return conn, dir
+	opts.Logger = log.NewStructuredLogger(logger)
+	opts.MetricsHandler = conn.Metrics
+	return opts, nil
 }
 
 // devServed reports whether dev recorded serving addr (a loopback
@@ -181,32 +181,34 @@ func devServed(dir, addr string) bool {
 // explain adds what to do to a failed dial when the server's TLS and the
 // connection's did not match: it wants a client certificate and none was
 // given or found, it speaks TLS to a plaintext client, or it speaks
-// plaintext to a client offered the dev certificate. looked is the folder
-// withDevCertificate looked in.
-func (conn Connection) explain(err error, looked string, plaintext bool) error {
-	listening, speaksTLS, wantsCert := probeTLS(conn.Address)
+// plaintext to a client offered the dev certificate.
+func (r resolved) explain(err error) error {
+	addr, looked := r.prof.Address, r.looked
+	hasCert := r.prof.TLS != nil && (r.prof.TLS.ClientCertPath != "" || len(r.prof.TLS.ClientCertData) > 0)
+	listening, speaksTLS, wantsCert := probeTLS(addr)
 	switch {
 	case !listening:
 		return err
-	case wantsCert && conn.TLSCert == "" && looked != "":
+	case wantsCert && !hasCert && looked != "":
 		found := "none was found in " + looked
 		if _, statErr := os.Stat(filepath.Join(looked, devCertFile)); statErr == nil {
 			found = fmt.Sprintf("the one in %s is for the addresses listed in %s only", looked, devAddressesFile)
 		}
 		return fmt.Errorf("connect to Temporal at %s: %w and %s: "+
-			"run drillctl dev first, or pass --tls-cert/--tls-key/--tls-ca", conn.Address, ErrCertificateRequired, found)
-	case wantsCert && conn.TLSCert == "":
-		return fmt.Errorf("connect to Temporal at %s: %w and none was given: pass --tls-cert/--tls-key/--tls-ca",
-			conn.Address, ErrCertificateRequired)
-	case speaksTLS && plaintext:
-		return fmt.Errorf("%w\n  the server at %s speaks TLS: pass --tls-ca (or --tls), not --tls=false", err, conn.Address)
-	case !speaksTLS && !plaintext && looked != "":
+			"run drillctl dev first, or pass --tls-cert/--tls-key/--tls-ca", addr, ErrCertificateRequired, found)
+	case wantsCert && !hasCert:
+		return fmt.Errorf("connect to Temporal at %s: %w and none was given: pass --tls-cert/--tls-key/--tls-ca "+
+			"(or TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH)",
+			addr, ErrCertificateRequired)
+	case speaksTLS && r.plaintext():
+		return fmt.Errorf("%w\n  the server at %s speaks TLS: pass --tls-ca (or --tls), not --tls=false", err, addr)
+	case !speaksTLS && !r.plaintext() && r.devCert:
 		return fmt.Errorf("%w\n  the server at %s does not speak TLS, but drillctl dev served this address with mutual TLS "+
 			"(client certificate in %s); if you trust it (drillctl dev --insecure), connect with --tls=false (TEMPORAL_TLS=false)",
-			err, conn.Address, looked)
-	case !speaksTLS && !plaintext:
-		return fmt.Errorf("%w\n  the server at %s does not speak TLS", err, conn.Address)
-	case looked != "" && conn.TLSCert != "":
+			err, addr, looked)
+	case !speaksTLS && !r.plaintext():
+		return fmt.Errorf("%w\n  the server at %s does not speak TLS", err, addr)
+	case r.devCert:
 		return fmt.Errorf("%w\n  (with the client certificate of drillctl dev in %s)", err, looked)
 	}
 	return err
@@ -248,40 +250,4 @@ func loopbackAddress(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-func (conn Connection) tlsConfig() (*tls.Config, error) {
-	anyOption := conn.TLSCert != "" || conn.TLSKey != "" || conn.TLSCA != "" || conn.APIKey != "" || conn.TLSServer != ""
-	if conn.TLS != nil && !*conn.TLS {
-		if anyOption {
-			return nil, fmt.Errorf("TLS: --tls=false contradicts --tls-cert, --tls-key, --tls-ca, --tls-server-name and --api-key")
-		}
-		return nil, nil
-	}
-	if !anyOption && conn.TLS == nil {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: conn.TLSServer}
-	if (conn.TLSCert == "") != (conn.TLSKey == "") {
-		return nil, fmt.Errorf("TLS: --tls-cert and --tls-key go together")
-	}
-	if conn.TLSCert != "" {
-		pair, err := tls.LoadX509KeyPair(conn.TLSCert, conn.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("TLS: load client certificate %s: %w", conn.TLSCert, err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	if conn.TLSCA != "" {
-		pem, err := os.ReadFile(conn.TLSCA)
-		if err != nil {
-			return nil, fmt.Errorf("TLS: read CA %s: %w", conn.TLSCA, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS: %s holds no PEM certificate", conn.TLSCA)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
 }

@@ -96,41 +96,48 @@ func TestConnection_PicksUpTheDevCertificateForLoopbackWhenNothingIsSaid(t *test
 		{"--tls=true", Connection{Address: DefaultAddress, TLS: &on}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, looked := tc.conn.withDevCertificate()
+			r, err := tc.conn.resolve()
+			require.NoError(t, err)
 			if !tc.want {
-				assert.Equal(t, tc.conn, got, "left as it was")
+				assert.False(t, r.devCert)
+				if r.prof.TLS != nil {
+					assert.NotEqual(t, filepath.Join(dir, "client.pem"), r.prof.TLS.ClientCertPath, "left as it was")
+				}
 				return
 			}
-			require.NotEmpty(t, got.TLSCert)
-			assert.Equal(t, dir, looked)
-			assert.Equal(t, filepath.Join(dir, "client.pem"), got.TLSCert)
-			assert.Equal(t, filepath.Join(dir, "client-key.pem"), got.TLSKey)
-			assert.Equal(t, filepath.Join(dir, "ca.pem"), got.TLSCA)
-			conf, err := got.tlsConfig()
+			require.True(t, r.devCert)
+			assert.Equal(t, dir, r.looked)
+			assert.Equal(t, filepath.Join(dir, "client.pem"), r.prof.TLS.ClientCertPath)
+			assert.Equal(t, filepath.Join(dir, "client-key.pem"), r.prof.TLS.ClientKeyPath)
+			assert.Equal(t, filepath.Join(dir, "ca.pem"), r.prof.TLS.ServerCACertPath)
+			opts, err := tc.conn.ClientOptions()
 			require.NoError(t, err)
-			assert.Len(t, conf.Certificates, 1)
+			require.NotNil(t, opts.ConnectionOptions.TLS)
+			assert.Len(t, opts.ConnectionOptions.TLS.Certificates, 1)
 		})
 	}
 
 	// Nothing generated: nothing picked up, but the folder was looked in.
 	t.Setenv(StateDirEnv, t.TempDir())
-	got, looked := Connection{Address: DefaultAddress}.withDevCertificate()
-	assert.Empty(t, got.TLSCert)
-	assert.NotEmpty(t, looked)
+	r, err := Connection{Address: DefaultAddress}.resolve()
+	require.NoError(t, err)
+	assert.Nil(t, r.prof.TLS)
+	assert.NotEmpty(t, r.looked)
 }
 
 func TestConnection_TLSOffContradictsTLSOptions(t *testing.T) {
+	t.Setenv(StateDirEnv, t.TempDir())
 	off := false
-	_, err := Connection{TLS: &off, TLSCA: "ca.pem"}.tlsConfig()
+	_, err := Connection{TLS: &off, TLSCA: "ca.pem"}.ClientOptions()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "--tls=false")
-	conf, err := Connection{TLS: &off}.tlsConfig()
+	opts, err := Connection{TLS: &off}.ClientOptions()
 	require.NoError(t, err)
-	assert.Nil(t, conf)
+	assert.Nil(t, opts.ConnectionOptions.TLS)
 	on := true
-	conf, err = Connection{TLS: &on}.tlsConfig()
+	opts, err = Connection{TLS: &on}.ClientOptions()
 	require.NoError(t, err)
-	assert.NotNil(t, conf, "--tls alone: TLS with the system's CAs")
+	assert.NotNil(t, opts.ConnectionOptions.TLS, "--tls alone: TLS with the system's CAs")
 }
 
 func TestDial_ATLSServerAndNoCertificateSaysWhatToDo(t *testing.T) {

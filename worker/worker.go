@@ -48,8 +48,11 @@ func New(c Client, opts Options) sdkworker.Worker {
 	w := sdkworker.New(c, queue, sdkworker.Options{
 		Identity:          opts.Identity,
 		WorkerStopTimeout: drain,
-		// No step output reaches the workflow bigger than its bound.
-		Interceptors: []interceptor.WorkerInterceptor{activities.BoundOutputs(acts)},
+		// Every activity's log lines name its drill and step, and the
+		// metrics hear of each drill's evidence (outermost, so it sees what
+		// the workflow gets); no step output reaches the workflow bigger
+		// than its bound.
+		Interceptors: []interceptor.WorkerInterceptor{activities.Observe(acts), activities.BoundOutputs(acts)},
 		// Drills are few and latency matters more than throughput: keep a
 		// poller waiting on each queue so a new task is picked up at once.
 		MaxConcurrentWorkflowTaskPollers: 2,
