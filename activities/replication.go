@@ -108,6 +108,10 @@ func (a *Activities) CheckReplication(ctx context.Context, in steps.Input) (*ste
 		err = a.compareMessages(ctx, sec, in, res)
 	case (spec.Compare == playbooks.CompareRecords || spec.Compare == playbooks.CompareMessages) && spec.SQL != nil:
 		err = a.compareSQLRecords(ctx, sec, in, res)
+	case spec.Compare == playbooks.ComparePermissions && spec.LDAP != nil:
+		err = a.compareDirectories(ctx, sec, in, res) // ldap.go
+	case spec.Compare == playbooks.CompareFiles && spec.Files != nil:
+		err = a.compareFiles(ctx, sec, in, res) // files.go
 	default:
 		err = temporal.NewNonRetryableApplicationError(fmt.Sprintf("compare %q needs %s", spec.Compare, "http or sql sites"), "BadStep", nil)
 	}

@@ -73,6 +73,14 @@ type Result struct {
 	// before the outage that is present on the standby after failover
 	// (canaries, message comparisons). It is what the RPO is measured from.
 	NewestSurvivingAt *time.Time `json:"newestSurvivingAt,omitempty"`
+	// PermissionNewestAt is the instant of the newest directory change the
+	// primary holds (its contextCSN, for the server id the standby is
+	// furthest behind on), as a permission comparison over ldap read it.
+	PermissionNewestAt *time.Time `json:"permissionNewestAt,omitempty"`
+	// PermissionNewestSurvivingAt is the instant of the newest change of
+	// that server the standby holds: the permission RPO is
+	// PermissionNewestAt minus it.
+	PermissionNewestSurvivingAt *time.Time `json:"permissionNewestSurvivingAt,omitempty"`
 	// ResolutionSeconds is the resolution of the instants this step took (a
 	// probe's or canary's interval).
 	ResolutionSeconds float64 `json:"resolutionSeconds,omitempty"`

@@ -51,6 +51,8 @@ func (d *drill) measures() evidence.Measures {
 		m.RPO.To = &evidence.Instant{Step: start.ID, At: *start.MarkAt}
 		judge(&m.RPO, loss, time.Duration(res.ResolutionSeconds*float64(time.Second)))
 	}
+	m.PermissionRPO = newMeasure(t.PermissionRPO)
+	d.permissionRPO(&m.PermissionRPO)
 
 	m.Response.Method = "first page sent (on the worker) to the first acknowledgement (as the workflow received it)"
 	m.Response.Note = "no page step has been acknowledged"
@@ -84,6 +86,24 @@ func (d *drill) measures() evidence.Measures {
 		return m
 	}
 	return m
+}
+
+// permissionRPO measures how far the standby's directory was behind the
+// primary's, from the first permissions comparison over ldap (in playbook
+// order) that read both servers' contextCSN, failed or not.
+func (d *drill) permissionRPO(m *evidence.Measure) {
+	m.Method = "the primary directory's newest change minus the standby's newest change of the same server (contextCSN), as a permissions comparison over ldap read them"
+	for _, s := range d.in.Playbook.Steps {
+		res := d.results[s.ID]
+		if s.Type != playbooks.StepReplicationCheck || res == nil || res.PermissionNewestAt == nil || res.PermissionNewestSurvivingAt == nil {
+			continue
+		}
+		m.From = &evidence.Instant{Step: s.ID, At: *res.PermissionNewestSurvivingAt}
+		m.To = &evidence.Instant{Step: s.ID, At: *res.PermissionNewestAt}
+		judge(m, max(res.PermissionNewestAt.Sub(*res.PermissionNewestSurvivingAt), 0), 0)
+		return
+	}
+	m.Note = "no permissions comparison over ldap read both directories' contextCSN"
 }
 
 // markedStep returns the record of the step carrying mark, if any.
@@ -151,7 +171,7 @@ func missedText(m evidence.Measures) string {
 	for _, x := range []struct {
 		name string
 		m    evidence.Measure
-	}{{"RTO", m.RTO}, {"RPO", m.RPO}, {"response", m.Response}} {
+	}{{"RTO", m.RTO}, {"RPO", m.RPO}, {"response", m.Response}, {"permission RPO", m.PermissionRPO}} {
 		if x.m.Verdict == evidence.VerdictMissed && x.m.AchievedSeconds != nil && x.m.TargetSeconds != nil {
 			parts = append(parts, fmt.Sprintf("%s %.1fs against %.0fs", x.name, *x.m.AchievedSeconds, *x.m.TargetSeconds))
 		}
