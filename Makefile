@@ -27,6 +27,14 @@ demo: build ## run a real drill against the lab on the embedded server
 bench: ## benchmarks (timings live here, never in tests)
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+.PHONY: schema schema-check
+
+schema: build ## regenerate schema/playbook.schema.json, the JSON Schema editors read (a test fails when it is stale)
+	./$(BIN) playbook schema > schema/playbook.schema.json.tmp && mv schema/playbook.schema.json.tmp schema/playbook.schema.json
+
+schema-check: ## Ajv: the shipped schema accepts every example and flags the invalid test playbooks (needs node and npm)
+	cd schema/check && npm ci --no-audit --no-fund --loglevel=error && node check.mjs
+
 fuzz: ## fuzz the playbook loader for a while
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 60s ./playbooks
 
