@@ -104,9 +104,12 @@ func (a *Activities) evaluateGuard(ctx context.Context, sec *secrets, g playbook
 // every sample with the guard's condition; the breaching value, or the
 // largest one, is returned.
 func (a *Activities) evaluatePrometheus(ctx context.Context, sec *secrets, p playbooks.PrometheusCheck, interval time.Duration) (*float64, bool, error) {
-	op, threshold, err := playbooks.ParseBreach(p.BreachIf)
-	if err != nil {
-		return nil, false, temporal.NewNonRetryableApplicationError(err.Error(), "BadStep", nil)
+	op, threshold, watchOnly := "", 0.0, p.BreachIf == ""
+	if !watchOnly { // a context metric is sampled, never breached
+		var err error
+		if op, threshold, err = playbooks.ParseBreach(p.BreachIf); err != nil {
+			return nil, false, temporal.NewNonRetryableApplicationError(err.Error(), "BadStep", nil)
+		}
 	}
 	base, err := sec.resolve(p.URL)
 	if err != nil {
@@ -142,7 +145,7 @@ func (a *Activities) evaluatePrometheus(ctx context.Context, sec *secrets, p pla
 	}
 	var shown *float64
 	for _, v := range values {
-		if playbooks.Breaches(op, threshold, v) {
+		if !watchOnly && playbooks.Breaches(op, threshold, v) {
 			return &v, true, fmt.Errorf("%s = %s, breaches %s", p.Query, formatValue(&v), p.BreachIf)
 		}
 		if shown == nil || v > *shown {

@@ -95,7 +95,9 @@ func TestGuards_APrometheusGuardStopsTheDrillMidOutage(t *testing.T) {
 	pb := strings.Replace(simplePlaybook(p.srv.URL), "name: e2e-failover", "name: e2e-guarded", 1) + fmt.Sprintf(`guards:
   - id: standby-errors
     interval: 500ms
-    prometheus: {url: "%s", query: standby_error_rate, breachIf: "> 0.05"}
+    prometheus: {url: "%[1]s", query: standby_error_rate, breachIf: "> 0.05"}
+metrics:
+  - {id: error-rate, interval: 500ms, prometheus: {url: "%[1]s", query: standby_error_rate}}
 `, prom)
 	start := drillctl(t, "drill", "run", writePlaybook(t, pb), "--detach")
 	require.Equal(t, 0, start.code, start.stderr)
@@ -126,6 +128,14 @@ func TestGuards_APrometheusGuardStopsTheDrillMidOutage(t *testing.T) {
 		g.At.Format(time.RFC3339Nano), g.At.Sub(seen))
 	assert.Less(t, g.At.Sub(seen), 2*500*time.Millisecond+time.Second, "within two guard intervals (and the test's own polling)")
 	assert.NotEmpty(t, g.Points)
+	require.Len(t, rec.Metrics, 1, "the context metric was sampled")
+	assert.NotEmpty(t, rec.Metrics[0].Points)
+	assert.False(t, rec.Metrics[0].Breached, "a metric never stops a drill")
+	require.NotNil(t, rec.Evidence, rec.EvidenceError)
+	md, err := os.ReadFile(filepath.Join(rec.Evidence.Path, evidence.FileReportMD))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "standby-errors (prometheus): breached at")
+	assert.Contains(t, string(md), "error-rate:")
 	_, failbacks := p.counts()
 	assert.Equal(t, 1, failbacks, "the failover was compensated")
 	assert.Equal(t, evidence.StepSucceeded, stepOf(t, rec, "failover").Status)

@@ -74,7 +74,7 @@ func runCLI(ctx context.Context, line string, out *lockedBuffer) int {
 // exactly as written, against a fresh drillctl dev and drillctl lab, give a
 // met drill, five times in a row on the same lab.
 func TestREADME_RunDrillsYourselfWorksFiveTimesInARow(t *testing.T) {
-	for _, port := range []string{"7233", "8233", "8234", "9101", "9102"} {
+	for _, port := range []string{"7233", "8233", "8234", "8235", "9101", "9102"} {
 		if l, err := net.Listen("tcp", "127.0.0.1:"+port); err != nil {
 			t.Skipf("port %s is taken on this machine: %v", port, err)
 		} else {

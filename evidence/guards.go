@@ -81,3 +81,16 @@ func sparkline(points []GuardPoint) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// metrics renders the drill's context metrics.
+func (r *renderer) metrics() []guardView {
+	var out []guardView
+	for _, m := range r.rec.Metrics {
+		v := guardView{ID: m.ID, Kind: "prometheus", Chart: sparkline(m.Points)}
+		if n := len(m.Points); n > 0 {
+			v.Outcome = r.l.T("metrics.samples", r.l.Int(n), r.l.LTR(r.l.Clock(m.Points[0].At, r.loc)), r.l.LTR(r.l.Clock(m.Points[n-1].At, r.loc)))
+		}
+		out = append(out, v)
+	}
+	return out
+}

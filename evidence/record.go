@@ -90,6 +90,9 @@ type Record struct {
 	// Guards are the stop conditions watched during the drill, with what
 	// they saw.
 	Guards []GuardRecord `json:"guards,omitempty"`
+	// Metrics are the context queries sampled from the drill's start to its
+	// end (playbook metrics:), in the same shape as guards (never breached).
+	Metrics []GuardRecord `json:"metrics,omitempty"`
 	// Rehearsal says the drill was a rehearsal: read-only steps ran for
 	// real, actions were only described (see StepRecord.Output "wouldSend").
 	// A rehearsal never counts as a drill.
@@ -144,6 +147,11 @@ type Measures struct {
 	RTO      Measure `json:"rto"`
 	RPO      Measure `json:"rpo"`
 	Response Measure `json:"response"`
+	// PermissionRPO is how far the standby's directory was behind the
+	// primary's: the primary's newest directory change minus the standby's
+	// (contextCSN), beside the data RPO. Not measured without a
+	// permissions comparison over ldap.
+	PermissionRPO Measure `json:"permissionRpo"`
 }
 
 // Measure is one achieved figure against its target. AchievedSeconds is nil

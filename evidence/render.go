@@ -93,6 +93,7 @@ type view struct {
 	Deviations      []string
 	Timeline        template.HTML
 	Guards          []guardView
+	Metrics         []guardView
 	Rehearsal       bool
 	Steps           []stepRow
 	Outputs         []outputRow
@@ -151,6 +152,7 @@ func (r *renderer) view() view {
 	v.Deviations = r.deviations()
 	v.Timeline = r.timeline()
 	v.Guards = r.guards()
+	v.Metrics = r.metrics()
 	v.Rehearsal = rec.Rehearsal
 	for gi, group := range [][]StepRecord{rec.Steps, rec.Rollback, rec.Finally} {
 		for _, s := range group {
@@ -213,7 +215,10 @@ func (r *renderer) measures() []measureRow {
 	for _, m := range []struct {
 		key string
 		m   Measure
-	}{{"rto", rec.Measures.RTO}, {"rpo", rec.Measures.RPO}, {"response", rec.Measures.Response}} {
+	}{{"rto", rec.Measures.RTO}, {"rpo", rec.Measures.RPO}, {"permissionRpo", rec.Measures.PermissionRPO}, {"response", rec.Measures.Response}} {
+		if m.key == "permissionRpo" && m.m.TargetSeconds == nil && m.m.AchievedSeconds == nil {
+			continue // measured only by directory (ldap) replication checks
+		}
 		row := measureRow{Name: l.T("measure." + m.key), Achieved: r.secs(m.m.AchievedSeconds), Target: r.secs(m.m.TargetSeconds),
 			Verdict: r.verdict(m.m.Verdict), VerdictCls: m.m.Verdict, Margin: r.secs(m.m.MarginSeconds),
 			Resolution: r.secs(m.m.ResolutionSeconds), Note: l.Iso(m.m.Note)}

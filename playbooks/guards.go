@@ -85,3 +85,32 @@ func (v *validator) guards() {
 		}
 	}
 }
+
+// metricQueries checks the playbook's context metrics.
+func (v *validator) metricQueries() {
+	seen := map[string]bool{}
+	for _, g := range v.p.Guards {
+		seen[g.ID] = true
+	}
+	for i, m := range v.p.Metrics {
+		path := fmt.Sprintf("metrics[%d]", i)
+		switch {
+		case !idRE.MatchString(m.ID):
+			v.at(path+".id", "%q: expected letters, digits, dashes and underscores", m.ID)
+		case seen[m.ID]:
+			v.at(path+".id", "duplicate id %q (guards and metrics share ids)", m.ID)
+		}
+		seen[m.ID] = true
+		if m.Prometheus.URL == "" || m.Prometheus.Query == "" {
+			v.at(path+".prometheus", "a metric needs a Prometheus url and query")
+		}
+		if m.Interval < 0 {
+			v.at(path+".interval", "expected a positive duration")
+		}
+	}
+}
+
+// AsGuard is the metric as a guard that never breaches.
+func (m MetricQuery) AsGuard() Guard {
+	return Guard{ID: m.ID, Interval: m.Interval, Prometheus: &PrometheusCheck{URL: m.Prometheus.URL, Query: m.Prometheus.Query}}
+}

@@ -44,10 +44,16 @@ type Playbook struct {
 	// Guards are checks that run continuously while the drill's actions are
 	// under way; one that breaches aborts the drill like drill abort.
 	Guards []Guard `yaml:"guards,omitempty" json:"guards,omitempty"`
+	// Metrics are Prometheus queries sampled before, during and after the
+	// drill, for context: the report charts them beside the timeline. They
+	// never stop a drill (that is what guards are for).
+	Metrics []MetricQuery `yaml:"metrics,omitempty" json:"metrics,omitempty"`
 	// Locks name the shared systems a drill of this playbook fails over
 	// (e.g. chat-platform-primary), beside the playbook's own name, which is
 	// always locked: two drills needing one lock never run at once.
 	Locks []string `yaml:"locks,omitempty" json:"locks,omitempty"`
+	// Review is what the review after a drill needs (see register.go).
+	Review *ReviewPolicy `yaml:"review,omitempty" json:"review,omitempty"`
 
 	// Source says where the playbook came from; set by Load, not by YAML.
 	Source Source `yaml:"-" json:"source"`
@@ -123,6 +129,13 @@ type Metadata struct {
 	Owner       string            `yaml:"owner,omitempty" json:"owner,omitempty"`
 	Tags        []string          `yaml:"tags,omitempty" json:"tags,omitempty"`
 	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Frequency is how often the playbook must pass a drill: monthly,
+	// quarterly or yearly (see register.go); the register calls it overdue
+	// past that.
+	Frequency string `yaml:"frequency,omitempty" json:"frequency,omitempty"`
+	// DowntimeCostPerMinute is what a minute of outage costs the business;
+	// the register prices the outages drills caused with it.
+	DowntimeCostPerMinute float64 `yaml:"downtimeCostPerMinute,omitempty" json:"downtimeCostPerMinute,omitempty"`
 }
 
 // Targets are what "pass" means for a drill. A nil target is not checked.
@@ -130,6 +143,15 @@ type Targets struct {
 	RTO      *Duration `yaml:"rto,omitempty" json:"rto,omitempty"`
 	RPO      *Duration `yaml:"rpo,omitempty" json:"rpo,omitempty"`
 	Response *Duration `yaml:"response,omitempty" json:"response,omitempty"`
+	// PermissionRPO bounds the permission RPO: how far the standby's
+	// directory is behind the primary's (the age of the newest directory
+	// change missing on the standby), measured by a replication-check
+	// comparing permissions over ldap.
+	PermissionRPO *Duration `yaml:"permissionRpo,omitempty" json:"permissionRpo,omitempty"`
+	// Availability is the yearly availability the service is held to, as a
+	// percentage ("99.9%"); the register sets the outages drills caused
+	// against the downtime it allows.
+	Availability string `yaml:"availability,omitempty" json:"availability,omitempty"`
 }
 
 // Contact is a person who can be paged or asked for approval.
@@ -424,6 +446,20 @@ type PrometheusCheck struct {
 	BreachIf string `yaml:"breachIf" json:"breachIf"`
 }
 
+// MetricQuery is a Prometheus instant query sampled every interval
+// (default 5s) from the drill's start to its end.
+type MetricQuery struct {
+	ID         string          `yaml:"id" json:"id"`
+	Interval   Duration        `yaml:"interval,omitempty" json:"interval,omitempty"`
+	Prometheus PrometheusQuery `yaml:"prometheus" json:"prometheus"`
+}
+
+// PrometheusQuery is a Prometheus server and an instant query.
+type PrometheusQuery struct {
+	URL   string `yaml:"url" json:"url"`
+	Query string `yaml:"query" json:"query"`
+}
+
 // SitePair names the primary and standby ends of a replication check.
 type SitePair struct {
 	Primary string `yaml:"primary" json:"primary"`
@@ -450,6 +486,12 @@ type ReplicationCheckStep struct {
 	HTTP      *SitePair   `yaml:"http,omitempty" json:"http,omitempty"`
 	SQL       *SQLCompare `yaml:"sql,omitempty" json:"sql,omitempty"`
 	Tolerance *Tolerance  `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
+	// LDAP compares two directory servers (compare: permissions): group
+	// membership and how far the standby's replication is behind.
+	LDAP *LDAPPair `yaml:"ldap,omitempty" json:"ldap,omitempty"`
+	// Files compares the files records name with a file store (compare:
+	// files): database and files in sync.
+	Files *FilesCompare `yaml:"files,omitempty" json:"files,omitempty"`
 }
 
 // SQLCompare compares two databases.
@@ -459,6 +501,52 @@ type SQLCompare struct {
 	Tables  []string `yaml:"tables,omitempty" json:"tables,omitempty"`
 	// TimeColumn is the column holding each row's creation instant (records).
 	TimeColumn string `yaml:"timeColumn,omitempty" json:"timeColumn,omitempty"`
+}
+
+// CompareFiles checks that the files the standby's records name are in the
+// standby's file store (see FilesCompare).
+const CompareFiles = "files"
+
+// LDAPPair names a directory provider and its replica (an OpenLDAP syncrepl
+// consumer, an Active Directory domain controller of the other site). A
+// permissions comparison over ldap diffs the members of every group, per
+// group, names the members the standby still has that the primary removed
+// (revoked but still granted: the most severe drift), and compares the
+// servers' contextCSN: the permission RPO is the primary's newest change
+// minus the standby's, per server id, when the standby is behind.
+type LDAPPair struct {
+	Primary string `yaml:"primary" json:"primary"` // ldap:// or ldaps:// URL
+	Standby string `yaml:"standby" json:"standby"` // ldap:// or ldaps:// URL
+	// BaseDN is the replicated suffix, whose entry holds the contextCSN.
+	BaseDN string `yaml:"baseDN" json:"baseDN"`
+	// GroupBase is where groups are searched (default BaseDN).
+	GroupBase string `yaml:"groupBase,omitempty" json:"groupBase,omitempty"`
+	// GroupFilter selects the permission groups (default: groupOfNames and
+	// groupOfUniqueNames entries).
+	GroupFilter string `yaml:"groupFilter,omitempty" json:"groupFilter,omitempty"`
+	// BindDN is the account the worker reads both servers with (default:
+	// an anonymous bind).
+	BindDN string `yaml:"bindDN,omitempty" json:"bindDN,omitempty"`
+	// BindPassword is its password: a ${env:NAME} or ${file:/path}
+	// reference, resolved on the worker, never a literal.
+	BindPassword string `yaml:"bindPassword,omitempty" json:"bindPassword,omitempty"`
+}
+
+// FilesCompare checks that every file the standby's records name (a query
+// on the standby's database) is in the standby's file store, with the
+// SHA-256 the record gives or, without one, the primary store's copy's.
+// tolerance.maxMissing bounds the files missing or different.
+type FilesCompare struct {
+	// DSN is the database whose records name the files (the standby's).
+	DSN string `yaml:"dsn" json:"dsn"`
+	// Query returns one row per file: its path relative to the stores, and
+	// optionally its SHA-256 in hex (NULL rows are skipped).
+	Query string `yaml:"query" json:"query"`
+	// Standby is the standby's file store: a folder the worker reads.
+	Standby string `yaml:"standby" json:"standby"`
+	// Primary is the primary's file store, read (when it can be) for the
+	// checksum of files whose record gives none.
+	Primary string `yaml:"primary,omitempty" json:"primary,omitempty"`
 }
 
 // Tolerance is how much difference a replication check accepts.

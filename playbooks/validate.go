@@ -28,6 +28,7 @@ func Validate(p *Playbook) error {
 	v.stepCount()
 	v.contacts()
 	v.identityRules()
+	v.registerRules()
 	v.contactValues()
 	v.contactTexts()
 	v.durations()
@@ -37,7 +38,9 @@ func Validate(p *Playbook) error {
 	v.graph(p.Finally, "finally", all, true)
 	v.marks()
 	v.phases()
+	v.directoryRules()
 	v.guards()
+	v.metricQueries()
 	for i := range p.Steps {
 		v.step(&p.Steps[i], fmt.Sprintf("steps[%d]", i), false)
 	}
@@ -458,14 +461,14 @@ func (v *validator) step(s *Step, path string, rollback bool) {
 	case StepReplicationCheck:
 		rc := s.ReplicationCheck
 		switch rc.Compare {
-		case ComparePermissions, CompareMessages, CompareRecords:
+		case ComparePermissions, CompareMessages, CompareRecords, CompareFiles:
 		case "":
-			v.at(path, "a replication-check needs compare: permissions, messages or records")
+			v.at(path, "a replication-check needs compare: permissions, messages, records or files")
 		default:
-			v.at(path+".compare", "unknown comparison %q: expected permissions, messages or records", rc.Compare)
+			v.at(path+".compare", "unknown comparison %q: expected permissions, messages, records or files", rc.Compare)
 		}
-		if (rc.HTTP == nil) == (rc.SQL == nil) {
-			v.at(path, "a replication-check needs exactly one of http (primary and standby URLs) or sql (primary and standby DSNs)")
+		if (rc.HTTP == nil) == (rc.SQL == nil) && rc.LDAP == nil && rc.Files == nil {
+			v.at(path, "a replication-check needs exactly one of http (primary and standby URLs), sql (primary and standby DSNs), ldap (directory servers) or files (a file store)")
 		}
 		if rc.Compare == CompareRecords && rc.SQL == nil {
 			v.at(path+".compare", "records are compared over sql")
@@ -609,8 +612,14 @@ func (v *validator) inventory(inv *InventoryStep, path string) {
 	if inv.Concurrency < 0 {
 		v.at(path+".concurrency", "expected 1 or more, got %d", inv.Concurrency)
 	}
-	if inv.Discover != nil && countSet(*inv.Discover) != 1 {
-		v.at(path+".discover", "expected exactly one of http or sql")
+	switch d := inv.Discover; {
+	case d == nil:
+	case d.SQL != nil:
+		// The decoder reads it, but no activity runs it yet: refuse it here
+		// rather than fail the drill at run time.
+		v.at(path+".discover.sql", "asset discovery over sql is not supported by this release: discover over http (an endpoint returning a JSON list of assets), or declare the assets")
+	case d.HTTP == nil:
+		v.at(path+".discover", "expected http: an endpoint returning a JSON list of assets")
 	}
 }
 

@@ -110,6 +110,7 @@ func (d *drill) launchReady(ctx workflow.Context, steps []playbooks.Step, recs [
 			started++
 			changed = true
 			if len(recs) > 0 && len(d.rec.Steps) > 0 && &recs[0] == &d.rec.Steps[0] {
+				d.startMetrics(ctx)
 				d.startGuardsFor(ctx, s)
 			}
 			workflow.Go(ctx, func(ctx workflow.Context) {

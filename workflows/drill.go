@@ -99,6 +99,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	if err := d.registerHandlers(ctx); err != nil {
 		return nil, err
 	}
+	d.checkSearchable(ctx)
 
 	if in.Compensate != nil {
 		return d.runCompensation(ctx, in.Compensate)
@@ -170,6 +171,7 @@ func Drill(ctx workflow.Context, in DrillInput) (*evidence.Record, error) {
 	if workflow.GetVersion(ctx, "await-writers", workflow.DefaultVersion, 1) == 1 {
 		d.awaitWriters(ctx)
 	}
+	d.stopMetrics(ctx)
 	if workflow.GetVersion(ctx, "evidence-bundle", workflow.DefaultVersion, 1) == 1 {
 		d.writeEvidence(ctx)
 	}
@@ -236,6 +238,11 @@ type drill struct {
 	// (not the steps', which an abort cancels).
 	guards map[string]*guardRun
 	root   workflow.Context
+	// metrics are the context metrics being sampled.
+	metrics   []*guardRun
+	metricsOn bool
+	// searchable says the drill keeps its search attributes current.
+	searchable bool
 }
 
 // wake tells the DAG loop to look again at what is ready.
@@ -283,6 +290,10 @@ func newDrill(ctx workflow.Context, in DrillInput) *drill {
 	rec.Rollback = newStepRecords(in.Playbook.Rollback)
 	rec.Finally = newStepRecords(in.Playbook.Finally)
 	rec.Guards = newGuardRecords(in.Playbook.Guards)
+	rec.Metrics = make([]evidence.GuardRecord, len(in.Playbook.Metrics))
+	for i, m := range in.Playbook.Metrics {
+		rec.Metrics[i] = evidence.GuardRecord{ID: m.ID, Kind: "metric"}
+	}
 	for i, s := range in.Playbook.Steps {
 		d.index[s.ID] = &rec.Steps[i]
 		d.specs[s.ID] = s

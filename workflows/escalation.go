@@ -124,6 +124,10 @@ func Escalation(ctx workflow.Context, in EscalationInput) (*EscalationResult, er
 func (e *escalation) end(ctx, pagesCtx workflow.Context) *EscalationResult {
 	if workflow.GetVersion(ctx, "escalation-end", workflow.DefaultVersion, 1) == 1 {
 		dctx, _ := workflow.NewDisconnectedContext(pagesCtx)
+		// An acknowledgement can come before a page's send has reported
+		// (the person saw it at once): the pages sent are in the record,
+		// and the response time is measured from the first of them.
+		_, _ = workflow.AwaitWithTimeout(dctx, time.Minute, func() bool { return len(e.res.Pages) >= len(e.sends) })
 		e.resolve(dctx)
 		now := workflow.Now(ctx).UTC()
 		e.res.EndedAt = &now
@@ -140,8 +144,10 @@ type escalation struct {
 	// levels are every level each contact was paged at: each level is its
 	// own PagerDuty incident, and all are resolved at the end.
 	levels map[string][]int
-	level  int
-	round  int
+	// sends are the pages' activities (each records one page when done).
+	sends []workflow.Future
+	level int
+	round int
 }
 
 // pageLevel sends the level's pages in parallel; it does not wait for them,
@@ -160,6 +166,7 @@ func (e *escalation) pageLevel(ctx workflow.Context, round, level int, l playboo
 			in := steps.PageInput{DrillID: e.in.DrillID, Playbook: e.in.Playbook, Step: e.in.Step, Level: level, Round: round,
 				Contact: name, ContactName: contact.Name, Channel: ch, Message: e.in.Message, AckExpires: expires}
 			f := workflow.ExecuteActivity(ctx, steps.ActivitySendPage, in)
+			e.sends = append(e.sends, f)
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				var sent steps.PageResult
 				page := evidence.Page{Step: in.Step, Level: level, Round: round, Contact: name}

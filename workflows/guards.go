@@ -33,6 +33,8 @@ type guardRun struct {
 	spec playbooks.Guard
 	rec  *evidence.GuardRecord
 	stop workflow.CancelFunc
+	// watchOnly: a context metric, sampled, never breaching.
+	watchOnly bool
 }
 
 // newGuardRecords makes the record of every guard of the playbook.
@@ -53,6 +55,34 @@ func newGuardRecords(gs []playbooks.Guard) []evidence.GuardRecord {
 		out[i] = evidence.GuardRecord{ID: g.ID, Kind: kind}
 	}
 	return out
+}
+
+// startMetrics starts sampling the playbook's context metrics (once, at the
+// drill's first step); they are stopped by stopMetrics at its very end.
+func (d *drill) startMetrics(ctx workflow.Context) {
+	if d.metricsOn || len(d.in.Playbook.Metrics) == 0 {
+		return
+	}
+	d.metricsOn = true
+	for i, m := range d.in.Playbook.Metrics {
+		gctx, stop := workflow.WithCancel(d.root)
+		run := &guardRun{spec: m.AsGuard(), rec: &d.rec.Metrics[i], stop: stop, watchOnly: true}
+		d.metrics = append(d.metrics, run)
+		now := workflow.Now(ctx).UTC()
+		run.rec.StartedAt = &now
+		workflow.Go(gctx, func(ctx workflow.Context) { d.watch(ctx, run) })
+	}
+}
+
+// stopMetrics stops sampling the context metrics.
+func (d *drill) stopMetrics(ctx workflow.Context) {
+	for _, run := range d.metrics {
+		if run.rec.EndedAt == nil {
+			now := workflow.Now(ctx).UTC()
+			run.rec.EndedAt = &now
+			run.stop()
+		}
+	}
 }
 
 // startGuardsFor starts the guards that begin with step s: those whose from
@@ -126,7 +156,7 @@ func (d *drill) watch(ctx workflow.Context, run *guardRun) {
 			run.rec.Points = run.rec.Points[n-maxGuardPoints:]
 		}
 		failures = res.Failures
-		if res.Breached {
+		if res.Breached && !run.watchOnly {
 			d.guardBreached(ctx, run, &res)
 			return
 		}

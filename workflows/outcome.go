@@ -16,7 +16,10 @@ func (d *drill) finish(ctx workflow.Context) {
 	d.rec.EndedAt = &end
 	d.rec.Measures = d.measures()
 	d.rec.Verdict = verdict(d.rec)
-	defer func() { workflow.SetCurrentDetails(ctx, d.details()) }()
+	defer func() {
+		workflow.SetCurrentDetails(ctx, d.details())
+		d.publish(ctx)
+	}()
 	if d.rec.Verdict != evidence.VerdictMet {
 		return
 	}
@@ -46,7 +49,7 @@ func verdict(rec *evidence.Record) string {
 		return VerdictRehearsal
 	}
 	result := evidence.VerdictMet
-	for _, m := range []evidence.Measure{rec.Measures.RTO, rec.Measures.RPO, rec.Measures.Response} {
+	for _, m := range []evidence.Measure{rec.Measures.RTO, rec.Measures.RPO, rec.Measures.Response, rec.Measures.PermissionRPO} {
 		switch m.Verdict {
 		case evidence.VerdictMissed:
 			return evidence.VerdictMissed

@@ -140,3 +140,28 @@ func TestDrill_PagesSentAreKeptWhenTheDrillIsAborted(t *testing.T) {
 	assert.Len(t, rec.Pages, 2, "alice's and bob's pages were sent before the abort")
 	assert.Equal(t, evidence.StepSkipped, stepRec(t, rec, "failback").Status, "nothing ran: nothing to fail back")
 }
+
+// The person answers before the page's send has reported (they saw it at
+// once): the page is still recorded and the response measured from it.
+func TestDrill_AnAckBeforeThePageReportsStillMeasuresTheResponse(t *testing.T) {
+	env := newEnv(t)
+	env.RegisterWorkflowWithOptions(Escalation, workflow.RegisterOptions{Name: EscalationWorkflow})
+	env.RegisterActivity(&fakePager{})
+	start := env.Now()
+	env.OnActivity(steps.ActivitySendPage, mock.Anything, mock.Anything).After(30 * time.Second).Return(
+		func(_ context.Context, in steps.PageInput) (*steps.PageResult, error) {
+			return &steps.PageResult{Channel: "console", SentAt: start.Add(time.Second)}, nil
+		})
+	env.OnActivity("RunHTTP", mock.Anything, mock.Anything).Return(okResult(nil), nil)
+	env.RegisterDelayedCallback(func() {
+		require.NoError(t, env.UpdateWorkflowByID(EscalationID("drill-test-1", "page"), UpdateAck, "a1",
+			&updateCallbacks{t: t}, AckInput{By: "alice"}))
+	}, 10*time.Second)
+	env.ExecuteWorkflow(Drill, pageInput())
+	rec, err := drillOutcome(t, env)
+	require.NoError(t, err)
+	require.Len(t, rec.Pages, 1)
+	r := rec.Measures.Response
+	require.NotNil(t, r.AchievedSeconds, r.Note)
+	assert.InDelta(t, 9, *r.AchievedSeconds, 0.5)
+}

@@ -212,6 +212,9 @@ func (d *drill) keepPartial(r *evidence.StepRecord, err error) {
 			if partial.Inventory != nil {
 				d.rec.Inventory = partial.Inventory
 			}
+			if partial.PermissionNewestAt != nil { // a failed permission check still measured the directory's lag
+				d.results[r.ID] = &partial
+			}
 		}
 	}
 }
