@@ -80,11 +80,15 @@ Examples:
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*ucli.Context, error) {}, // Run maps errors to exit codes
+		// Global flags: the log every command writes on stderr (cli/logging.go).
+		Flags:  logFlags(),
+		Before: checkLogFlags,
 	}
 	for _, group := range commandGroups {
 		app.Commands = append(app.Commands, group(stdio))
 	}
 	sortCommands(app.Commands)
+	setUnknownCommand(app) // "unknown command", not "No help topic" (cli/util.go)
 	return app
 }
 
@@ -115,6 +119,13 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 // stops reading flags at the first positional argument.
 func flagsFirst(cmds []*ucli.Command, args []string) []string {
 	i := 1
+	// Global flags (--log-format json) come before the command's name.
+	for i < len(args) && len(args[i]) > 1 && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if name := strings.TrimLeft(args[i], "-"); !strings.Contains(name, "=") && globalTakesValue(name) {
+			i++
+		}
+		i++
+	}
 	var cmd *ucli.Command
 	for i < len(args) {
 		next := findCommand(cmds, args[i])
@@ -156,6 +167,11 @@ func findCommand(cmds []*ucli.Command, name string) *ucli.Command {
 		}
 	}
 	return nil
+}
+
+// globalTakesValue reports whether the named global flag reads a value.
+func globalTakesValue(name string) bool {
+	return takesValue(&ucli.Command{Flags: logFlags()}, name)
 }
 
 // takesValue reports whether the named flag of cmd reads a value.

@@ -2,23 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	ucli "github.com/urfave/cli/v2"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
@@ -30,6 +21,7 @@ import (
 
 func init() { commandGroups = append(commandGroups, drillCommand) }
 
+// drillCommand is `drillctl drill`: run, follow, read and decide on drills.
 func drillCommand(stdio IO) *ucli.Command {
 	conn := connectionFlags()
 	return &ucli.Command{
@@ -48,10 +40,11 @@ Examples:
 				Usage:     "start a drill from a playbook and wait for its scorecard",
 				ArgsUsage: "FILE",
 				Description: `Validates the playbook, starts the drill and waits for it to end. With --follow
-(the default on a terminal) each step's state and elapsed time are shown live;
-piped, plain lines are printed as steps change. Exit codes: 0 verdict met,
-3 completed but a target was missed or not measured, 4 failed or aborted,
-1 bad input or no connection.
+(the default on a terminal) each step's state and elapsed time are shown live,
+with the instants the worker took (in your time zone); piped, plain lines are
+printed as steps change; with --output json, one JSON record a line (NDJSON),
+as for "drill watch". Exit codes: 0 verdict met, 3 completed but a target was
+missed or not measured, 4 failed or aborted, 1 bad input or no connection.
 
 Examples:
    drillctl drill run playbooks/examples/chat-platform-quarterly.yaml
@@ -72,19 +65,7 @@ Examples:
 				}, conn...),
 				Action: func(c *ucli.Context) error { return drillRun(c, stdio) },
 			},
-			{
-				Name:  "list",
-				Usage: "list drills, newest first",
-				Description: `Examples:
-   drillctl drill list
-   drillctl drill list --running --output json`,
-				Flags: append([]ucli.Flag{
-					&ucli.BoolFlag{Name: "running", Usage: "only drills still running"},
-					&ucli.IntFlag{Name: "limit", Value: 20, Usage: "at most this many"},
-					outputFlag(),
-				}, conn...),
-				Action: func(c *ucli.Context) error { return drillList(c, stdio) },
-			},
+			listCommand(stdio, conn),
 			{
 				Name:      "status",
 				Usage:     "show a drill's steps and measures so far",
@@ -99,62 +80,20 @@ Examples:
 				Name:      "watch",
 				Usage:     "follow a running drill live until it ends",
 				ArgsUsage: "DRILL_ID",
-				Description: `Exit codes as for "drill run".
+				Description: `Shows each step as it changes, then the scorecard. With --output json, prints
+one JSON object a line (NDJSON): the drill's record at each change, then its
+final record (the line whose status is no longer "running"). Exit codes as
+for "drill run".
 
-Example:
-   drillctl drill watch drill-chat-platform-quarterly-6f1c...`,
+Examples:
+   drillctl drill watch drill-chat-platform-quarterly-6f1c...
+   drillctl drill watch drill-chat-platform-quarterly-6f1c... --output json | jq -c '.steps[] | {id, status}'`,
 				Flags:  append([]ucli.Flag{outputFlag()}, conn...),
 				Action: func(c *ucli.Context) error { return drillWatch(c, stdio) },
 			},
-			{
-				Name:      "approve",
-				Usage:     "give the go (or, with --reject, the no-go) on a waiting approval step",
-				ArgsUsage: "DRILL_ID STEP",
-				Description: `Refused unless the step is waiting and NAME is one of its approvers.
-
-Examples:
-   drillctl drill approve drill-chat-platform-quarterly-6f1c... go-no-go --as alice --comment "change window open"
-   drillctl drill approve drill-chat-platform-quarterly-6f1c... go-no-go --as bob --reject --comment "freeze"`,
-				Flags: append([]ucli.Flag{
-					&ucli.StringFlag{Name: "as", Required: true, Usage: "approver `NAME` (a contact of the playbook)"},
-					&ucli.StringFlag{Name: "comment", Usage: "why, for the record"},
-					&ucli.BoolFlag{Name: "reject", Usage: "no-go: the step fails and the rollback runs"},
-					keyFlag(),
-					outputFlag(),
-				}, conn...),
-				Action: func(c *ucli.Context) error { return drillApprove(c, stdio) },
-			},
-			{
-				Name:      "ack",
-				Usage:     "acknowledge a page: stops the escalation of a page step",
-				ArgsUsage: "DRILL_ID",
-				Description: `Refused for a name that was not paged (yet). --step may be left out while
-only one page step is running. Pages also carry a one-click ack link.
-
-Examples:
-   drillctl drill ack drill-chat-platform-quarterly-6f1c... --as bob
-   drillctl drill ack drill-chat-platform-quarterly-6f1c... --step page-admins --as bob --output json`,
-				Flags: append([]ucli.Flag{
-					&ucli.StringFlag{Name: "step", Usage: "the page `STEP` to acknowledge"},
-					&ucli.StringFlag{Name: "as", Required: true, Usage: "who acknowledges (a paged contact's `NAME`)"},
-					keyFlag(),
-					outputFlag(),
-				}, conn...),
-				Action: func(c *ucli.Context) error { return drillAck(c, stdio) },
-			},
-			{
-				Name:      "abort",
-				Usage:     "abort a drill: cancel its running steps and run its rollback",
-				ArgsUsage: "DRILL_ID",
-				Description: `Example:
-   drillctl drill abort drill-chat-platform-quarterly-6f1c... --reason "real incident on the standby"`,
-				Flags: append([]ucli.Flag{
-					&ucli.StringFlag{Name: "reason", Required: true, Usage: "why, for the record"},
-					&ucli.StringFlag{Name: "as", Usage: "who aborts (default: the current user)"},
-					keyFlag(),
-				}, conn...),
-				Action: func(c *ucli.Context) error { return drillAbort(c, stdio) },
-			},
+			approveCommand(stdio, conn),
+			ackCommand(stdio, conn),
+			abortCommand(stdio, conn),
 			decideCommand(stdio, conn),
 			{
 				Name:      "result",
@@ -208,7 +147,8 @@ func drillRun(c *ucli.Context, stdio IO) error {
 	defer cl.Close()
 	run, err := startDrill(c.Context, cl, in)
 	if err != nil {
-		return exitf(ExitUsage, "start drill: %v", err)
+		_, ns := target(connection(c))
+		return exitf(ExitUsage, "start drill: %v", worker.ExplainStartError(err, ns))
 	}
 	if c.Bool("detach") {
 		if format == "json" {
@@ -218,7 +158,7 @@ func drillRun(c *ucli.Context, stdio IO) error {
 		return nil
 	}
 	follow := c.Bool("follow") || (!c.IsSet("follow") && format == "text" && isTerminal(stdio.Out))
-	return followToEnd(c.Context, cl, run.GetID(), stdio, format, follow)
+	return followToEnd(followContext(c.Context, stdio), cl, run.GetID(), stdio, format, follow)
 }
 
 // drillInput builds the workflow input from a playbook file and --set values.
@@ -272,6 +212,7 @@ func drillInputFrom(pb *playbooks.Playbook, sets []string, dryRun bool) (workflo
 	}, nil
 }
 
+// sortedParamNames are the names of a playbook's params, sorted.
 func sortedParamNames(m map[string]string) []string {
 	names := make([]string, 0, len(m))
 	for k := range m {
@@ -281,32 +222,84 @@ func sortedParamNames(m map[string]string) []string {
 	return names
 }
 
-// startDrill starts the Drill workflow for in.
+// startDrill starts the Drill workflow for in, with the memo and search
+// attributes drills are listed and found by (worker.StartOptions).
 func startDrill(ctx context.Context, cl worker.Client, in workflows.DrillInput) (client.WorkflowRun, error) {
-	return cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    in.DrillID,
-		TaskQueue:             workflows.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		Memo:                  map[string]any{"playbook": in.Playbook.Metadata.Name, "digest": in.Playbook.Source.Digest},
-	}, workflows.DrillWorkflow, in)
+	return cl.ExecuteWorkflow(ctx, worker.StartOptions(in), workflows.DrillWorkflow, in)
 }
 
-// followToEnd waits for a drill to end, showing progress if asked, then
-// prints its record and returns the exit code its verdict calls for.
+// followToEnd waits for a drill to end, then prints its record and returns
+// the exit code its verdict calls for. Following, it shows the steps as they
+// change (text) or prints the record at each change, one JSON object a line
+// (json); otherwise it says it waits (text) or waits silently (json).
 func followToEnd(ctx context.Context, cl worker.Client, id string, stdio IO, format string, follow bool) error {
-	if follow {
+	var rec *evidence.Record
+	var err error
+	switch {
+	case follow && format == "json":
+		rec, err = streamRecords(ctx, cl, id, stdio)
+	case follow:
 		p := newProgress(stdio.Out, isTerminal(stdio.Out))
-		if err := p.follow(ctx, cl, id); err != nil {
-			return err
+		closed, ferr := p.followEvent(ctx, cl, id)
+		if ferr != nil {
+			return ferr
 		}
-	} else if format == "text" {
-		fmt.Fprintf(stdio.Out, "drill %s started; waiting for it to end\n", id)
+		if rec = recordOf(closed); rec == nil {
+			rec, err = fetchRecord(ctx, cl, id, true)
+		}
+		if err == nil {
+			p.show(rec) // the steps as they ended (the last query may not have seen it)
+		}
+	default:
+		if format == "text" {
+			fmt.Fprintf(stdio.Out, "drill %s started; waiting for it to end\n", id)
+		}
+		rec, err = fetchRecord(ctx, cl, id, true)
 	}
-	rec, err := fetchRecord(ctx, cl, id, true)
 	if err != nil {
 		return exitf(ExitUsage, "drill %s: %v", id, err)
 	}
+	if follow && format == "json" {
+		if err := writeJSONLine(stdio.Out, rec); err != nil {
+			return err
+		}
+		return exitOf(rec)
+	}
 	return printRecord(stdio, format, rec)
+}
+
+// streamRecords prints the drill's record, one JSON object a line, each
+// time it changes until the drill ends, and returns the final record (not
+// printed).
+func streamRecords(ctx context.Context, cl worker.Client, id string, stdio IO) (*evidence.Record, error) {
+	var last []byte
+	var werr error
+	onChange := func(rec *evidence.Record) {
+		line, err := jsonLine(rec)
+		if err != nil || werr != nil || string(line) == string(last) {
+			return
+		}
+		last = line
+		_, werr = stdio.Out.Write(line)
+	}
+	if legacyFollow(ctx) {
+		if err := pollStatus(ctx, cl, id, onChange); err != nil {
+			return nil, notFound(id, err)
+		}
+		return fetchRecord(ctx, cl, id, true)
+	}
+	e, err := (&follower{src: temporalSource{cl: cl, id: id}, onChange: onChange}).wait(ctx)
+	switch {
+	case err != nil:
+		return nil, notFound(id, err)
+	case werr != nil:
+		return nil, fmt.Errorf("write: %w", werr)
+	case e != nil:
+		if rec := recordOf(e); rec != nil {
+			return rec, nil
+		}
+	}
+	return closedRecord(ctx, cl, id)
 }
 
 // printRecord prints a record as JSON or a scorecard and maps its verdict to
@@ -319,6 +312,12 @@ func printRecord(stdio IO, format string, rec *evidence.Record) error {
 	} else {
 		writeScorecard(stdio.Out, rec)
 	}
+	return exitOf(rec)
+}
+
+// exitOf is the error carrying the exit code a record's verdict calls for
+// (nil for 0).
+func exitOf(rec *evidence.Record) error {
 	if code := verdictExitCode(rec); code != ExitOK {
 		return &ExitError{Code: code}
 	}
@@ -347,185 +346,7 @@ func verdictExitCode(rec *evidence.Record) int {
 	}
 }
 
-// fetchRecord returns a drill's final record (waiting for it when wait is
-// true), or its live record when it is still running and wait is false.
-func fetchRecord(ctx context.Context, cl worker.Client, id string, wait bool) (*evidence.Record, error) {
-	if !wait {
-		desc, err := cl.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil {
-			return nil, notFound(id, err)
-		}
-		if desc.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return queryStatus(ctx, cl, id)
-		}
-	}
-	if err := waitClosed(ctx, cl, id); err != nil {
-		return nil, notFound(id, err)
-	}
-	var rec evidence.Record
-	err := cl.GetWorkflow(ctx, id, "").Get(ctx, &rec)
-	for tries := 0; err != nil && transient(err) && tries < 60 && ctx.Err() == nil; tries++ {
-		time.Sleep(time.Second)
-		err = cl.GetWorkflow(ctx, id, "").Get(ctx, &rec)
-	}
-	if err == nil {
-		return &rec, nil
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.Type() == workflows.ErrDrillFailed && appErr.HasDetails() {
-		if derr := appErr.Details(&rec); derr == nil {
-			return &rec, nil
-		}
-	}
-	// Terminated or timed out: the last state the workflow can tell.
-	if live, qerr := queryStatus(ctx, cl, id); qerr == nil {
-		if live.Status == evidence.StatusRunning {
-			live.Status = evidence.StatusFailed
-			live.Verdict = evidence.StatusFailed
-			live.Reason = fmt.Sprintf("the workflow ended without a result: %v", err)
-		}
-		return live, nil
-	}
-	return nil, notFound(id, err)
-}
-
-// waitClosed polls until the drill's workflow has closed. drillctl polls
-// rather than relying on the result's long poll alone: on the embedded
-// server that long poll was seen to miss the close now and then (about one
-// drill in 30) and wait out its 20 s expiry.
-//
-// A server that restarts meanwhile is waited for: the drill goes on without
-// the CLI, so the CLI keeps following it rather than give up.
-func waitClosed(ctx context.Context, cl worker.Client, id string) error {
-	for {
-		desc, err := cl.DescribeWorkflowExecution(ctx, id, "")
-		if err != nil && transient(err) {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
-				continue
-			}
-		}
-		if err != nil {
-			return err
-		}
-		if desc.WorkflowExecutionInfo.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func queryStatus(ctx context.Context, cl worker.Client, id string) (*evidence.Record, error) {
-	v, err := cl.QueryWorkflow(ctx, id, "", workflows.QueryStatus)
-	if err != nil {
-		return nil, notFound(id, err)
-	}
-	var rec evidence.Record
-	if err := v.Get(&rec); err != nil {
-		return nil, fmt.Errorf("decode status: %w", err)
-	}
-	return &rec, nil
-}
-
-func notFound(id string, err error) error {
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return fmt.Errorf("no drill %q in this namespace (see: drillctl drill list)", id)
-	}
-	return err
-}
-
-func drillList(c *ucli.Context, stdio IO) error {
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	query := fmt.Sprintf("WorkflowType = '%s'", workflows.DrillWorkflow)
-	if c.Bool("running") {
-		query += " AND ExecutionStatus = 'Running'"
-	}
-	type row struct {
-		DrillID   string     `json:"drillId"`
-		Playbook  string     `json:"playbook"`
-		Status    string     `json:"status"`
-		StartedAt time.Time  `json:"startedAt"`
-		EndedAt   *time.Time `json:"endedAt,omitempty"`
-	}
-	var rows []row
-	var token []byte
-	for len(rows) < c.Int("limit") {
-		resp, err := cl.ListWorkflow(c.Context, &workflowservice.ListWorkflowExecutionsRequest{
-			Query: query, PageSize: int32(c.Int("limit")), NextPageToken: token,
-		})
-		if err != nil {
-			return exitf(ExitUsage, "list drills: %v", err)
-		}
-		for _, e := range resp.Executions {
-			r := row{DrillID: e.Execution.GetWorkflowId(), Status: executionStatus(e.GetStatus()),
-				StartedAt: e.GetStartTime().AsTime().UTC()}
-			if ct := e.GetCloseTime(); ct != nil && !ct.AsTime().IsZero() {
-				t := ct.AsTime().UTC()
-				r.EndedAt = &t
-			}
-			if f, ok := e.GetMemo().GetFields()["playbook"]; ok {
-				var name string
-				if converter.GetDefaultDataConverter().FromPayload(f, &name) == nil {
-					r.Playbook = name
-				}
-			}
-			rows = append(rows, r)
-		}
-		token = resp.NextPageToken
-		if len(token) == 0 {
-			break
-		}
-	}
-	if len(rows) > c.Int("limit") {
-		rows = rows[:c.Int("limit")]
-	}
-	if format == "json" {
-		if rows == nil {
-			rows = []row{}
-		}
-		return writeJSON(stdio.Out, rows)
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(stdio.Out, "no drills yet (start one: drillctl drill run FILE)")
-		return nil
-	}
-	tw := newTable(stdio.Out)
-	fmt.Fprintln(tw, "DRILL\tPLAYBOOK\tSTATUS\tSTARTED (UTC)")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.DrillID, r.Playbook, r.Status, r.StartedAt.Format(time.DateTime))
-	}
-	return tw.Flush()
-}
-
-// executionStatus names a workflow status in drill terms.
-func executionStatus(s enumspb.WorkflowExecutionStatus) string {
-	switch s {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return evidence.StatusRunning
-	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return evidence.StatusCompleted
-	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-		return "failed-or-aborted"
-	default:
-		return strings.ToLower(strings.TrimPrefix(s.String(), "WORKFLOW_EXECUTION_STATUS_"))
-	}
-}
-
+// drillStatus prints a drill's record as it stands.
 func drillStatus(c *ucli.Context, stdio IO) error {
 	return onDrill(c, func(format, id string, cl worker.Client) error {
 		rec, err := fetchRecord(c.Context, cl, id, false)
@@ -540,120 +361,17 @@ func drillStatus(c *ucli.Context, stdio IO) error {
 	})
 }
 
+// drillWatch follows a drill to its end (text: progress; json: NDJSON).
 func drillWatch(c *ucli.Context, stdio IO) error {
 	return onDrill(c, func(format, id string, cl worker.Client) error {
-		return followToEnd(c.Context, cl, id, stdio, format, format == "text")
+		return followToEnd(followContext(c.Context, stdio), cl, id, stdio, format, true)
 	})
 }
 
-func drillApprove(c *ucli.Context, stdio IO) error {
-	format, err := outputFormat(c)
-	if err != nil {
-		return err
-	}
-	if c.NArg() != 2 {
-		return exitf(ExitUsage, "drill approve: expected DRILL_ID STEP, got %d arguments", c.NArg())
-	}
-	id, step := c.Args().Get(0), c.Args().Get(1)
-	decision := identity.DecisionApprove
-	if c.Bool("reject") {
-		decision = identity.DecisionReject
-	}
-	signed, err := sign(c, identity.Statement{Drill: id, Step: step, Decision: decision, Signer: c.String("as"), Comment: c.String("comment")})
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	handle, err := cl.UpdateWorkflow(c.Context, client.UpdateWorkflowOptions{
-		WorkflowID: id,
-		UpdateName: workflows.UpdateApprove,
-		Args: []any{workflows.ApproveInput{Step: step, By: c.String("as"), Comment: c.String("comment"),
-			Reject: c.Bool("reject"), Signed: signed, Via: "cli"}},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return exitf(ExitUsage, "approve %s on %s: %v", step, id, notFound(id, err))
-	}
-	var a evidence.Approval
-	if err := handle.Get(c.Context, &a); err != nil {
-		return exitf(ExitUsage, "approve %s on %s: %v", step, id, err)
-	}
-	if format == "json" {
-		return writeJSON(stdio.Out, a)
-	}
-	word := "go"
-	if !a.Approved {
-		word = "no-go"
-	}
-	fmt.Fprintf(stdio.Out, "%s: %s given by %s at %s (%s)\n", step, word, a.By, a.At.Format(time.RFC3339), verifiedNote(a.Verified, a.Signed))
-	return nil
-}
-
-func drillAck(c *ucli.Context, stdio IO) error {
-	return onDrill(c, func(format, id string, cl worker.Client) error {
-		step := c.String("step")
-		if step == "" {
-			rec, err := queryStatus(c.Context, cl, id)
-			if err != nil {
-				return exitf(ExitUsage, "ack: %v", err)
-			}
-			var running []string
-			for _, s := range rec.Steps {
-				if s.Type == "page" && s.Status == evidence.StepRunning {
-					running = append(running, s.ID)
-				}
-			}
-			if len(running) != 1 {
-				return exitf(ExitUsage, "ack: %d page steps of %s are running (%v): name one with --step", len(running), id, running)
-			}
-			step = running[0]
-		}
-		signed, err := sign(c, identity.Statement{Drill: id, Step: step, Decision: identity.DecisionAck, Signer: c.String("as")})
-		if err != nil {
-			return err
-		}
-		a, err := worker.Ack(c.Context, cl, id, step, workflows.AckInput{By: c.String("as"), Via: "cli", Signed: signed})
-		if err != nil {
-			return exitf(ExitUsage, "ack %s of %s: %v", step, id, notFound(workflows.EscalationID(id, step), err))
-		}
-		if format == "json" {
-			return writeJSON(stdio.Out, a)
-		}
-		fmt.Fprintf(stdio.Out, "%s: acknowledged by %s (level %d) at %s\n", step, a.By, a.Level, a.At.Format(time.RFC3339))
-		return nil
-	})
-}
-
-func drillAbort(c *ucli.Context, stdio IO) error {
-	id, err := oneArg(c, "DRILL_ID")
-	if err != nil {
-		return err
-	}
-	by := whoAmI(c)
-	signed, err := sign(c, identity.Statement{Drill: id, Decision: identity.DecisionAbort, Signer: by, Comment: c.String("reason")})
-	if err != nil {
-		return err
-	}
-	cl, err := dial(c.Context, c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	if err := cl.SignalWorkflow(c.Context, id, "", workflows.SignalAbort,
-		workflows.AbortInput{By: by, Reason: c.String("reason"), Signed: signed, Via: "cli"}); err != nil {
-		return exitf(ExitUsage, "abort %s: %v", id, notFound(id, err))
-	}
-	fmt.Fprintf(stdio.Out, "abort sent to %s: running steps are cancelled and the rollback runs (follow: drillctl drill watch %s)\n", id, id)
-	return nil
-}
-
+// drillResult prints a finished drill's record (--wait: once it ends).
 func drillResult(c *ucli.Context, stdio IO) error {
 	return onDrill(c, func(format, id string, cl worker.Client) error {
-		rec, err := fetchRecord(c.Context, cl, id, c.Bool("wait"))
+		rec, err := fetchRecord(followContext(c.Context, stdio), cl, id, c.Bool("wait"))
 		if err != nil {
 			return exitf(ExitUsage, "%v", err)
 		}
@@ -689,19 +407,4 @@ func oneArg(c *ucli.Context, name string) (string, error) {
 		return "", exitf(ExitUsage, "%s: expected %s, got %d arguments", c.Command.FullName(), name, c.NArg())
 	}
 	return c.Args().First(), nil
-}
-
-// transient reports whether err says the server could not be reached (it is
-// restarting, or the network blinked) rather than answered no.
-func transient(err error) bool {
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) {
-		return true
-	}
-	switch status.Code(err) {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted:
-		return true
-	}
-	return false
 }

@@ -166,3 +166,53 @@ func assertModes(t *testing.T, root string) {
 		return nil
 	}))
 }
+
+func TestEvidenceShowAndExport_TakeABundlePathOrADrillID(t *testing.T) {
+	store, _ := writeBundles(t, "drill-chat-p")
+	bundle := store.Path("drill-chat-p")
+
+	for _, arg := range []string{bundle, "drill-chat-p"} {
+		code, out, errOut := run(t, "evidence", "show", arg, "--evidence-dir", store.Dir, "--output", "json")
+		require.Equal(t, ExitOK, code, errOut)
+		var rec evidence.Record
+		require.NoError(t, json.Unmarshal([]byte(out), &rec))
+		assert.Equal(t, "drill-chat-p", rec.DrillID, arg)
+	}
+
+	// A bundle given by its folder is exported without an evidence store.
+	to := filepath.Join(t.TempDir(), "audit")
+	code, out, errOut := run(t, "evidence", "export", bundle, "--evidence-dir", filepath.Join(t.TempDir(), "none"), "--to", to)
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Equal(t, filepath.Join(to, "drill-chat-p")+"\n", out)
+	code, _, _ = run(t, "evidence", "verify", filepath.Join(to, "drill-chat-p"))
+	assert.Equal(t, ExitNotVerified, code, "signed, and no key given: the copy is the bundle")
+
+	code, _, errOut = run(t, "evidence", "show", "./no/such/bundle", "--evidence-dir", store.Dir)
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, errOut, "no bundle at ./no/such/bundle")
+}
+
+func TestEvidenceExport_OutputJSONAndTheOldOutFlag(t *testing.T) {
+	store, _ := writeBundles(t, "drill-chat-j")
+	to := filepath.Join(t.TempDir(), "audit")
+	code, out, errOut := run(t, "evidence", "export", "drill-chat-j", "--evidence-dir", store.Dir, "--to", to,
+		"--format", "tar.gz", "--output", "json")
+	require.Equal(t, ExitOK, code, errOut)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+	assert.Equal(t, map[string]any{"drillId": "drill-chat-j", "path": filepath.Join(to, "drill-chat-j.tar.gz"),
+		"format": "tar.gz", "rebuilt": false}, got)
+
+	old := filepath.Join(t.TempDir(), "old")
+	code, out, errOut = run(t, "evidence", "export", "drill-chat-j", "--evidence-dir", store.Dir, "--out", old)
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Equal(t, filepath.Join(old, "drill-chat-j")+"\n", out, "--out still works")
+
+	keys := filepath.Join(t.TempDir(), "keys")
+	code, out, errOut = run(t, "evidence", "keygen", "--to", keys, "--output", "json")
+	require.Equal(t, ExitOK, code, errOut)
+	assert.Contains(t, out, filepath.Join(keys, evidence.PublicKeyFile))
+	code, _, errOut = run(t, "evidence", "keygen")
+	assert.Equal(t, ExitUsage, code)
+	assert.Contains(t, errOut, "--to is required")
+}

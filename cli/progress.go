@@ -8,28 +8,35 @@ import (
 	"strings"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
 	"golang.org/x/term"
 
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/worker"
 )
 
-// pollInterval is how often live progress asks the drill for its status.
-const pollInterval = 300 * time.Millisecond
+// redrawEvery is how often a terminal's elapsed times are redrawn between
+// changes (from the last record: no request to the server).
+const redrawEvery = time.Second
 
 // progress shows a drill's steps as they run: redrawn in place on a
-// terminal, one plain line per change otherwise.
+// terminal, one plain line per change otherwise. The instants it prints
+// are the steps' own, taken on the worker (startedAt, endedAt, markAt), in
+// the viewer's time zone: not when the CLI noticed the change.
 type progress struct {
 	w        io.Writer
 	terminal bool
-	drawn    int               // lines drawn last time (terminal)
-	width    int               // terminal columns; lines are cut to fit, so each takes one row
+	drawn    int               // rows drawn last time (terminal)
+	width    int               // terminal columns: longer lines wrap between words, never inside one
 	seen     map[string]string // step id → last status printed (plain)
 	now      func() time.Time
+	loc      *time.Location // zone of the instants printed
+	last     *evidence.Record
 }
 
+// newProgress shows progress on w, redrawn in place when terminal.
 func newProgress(w io.Writer, terminal bool) *progress {
-	p := &progress{w: w, terminal: terminal, seen: map[string]string{}, now: time.Now, width: 100}
+	p := &progress{w: w, terminal: terminal, seen: map[string]string{}, now: time.Now, width: 100, loc: time.Local}
 	if f, ok := w.(*os.File); ok && terminal {
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 20 {
 			p.width = cols
@@ -38,42 +45,57 @@ func newProgress(w io.Writer, terminal bool) *progress {
 	return p
 }
 
-// follow polls the drill until it is no longer running.
+// follow shows the drill's progress until it is no longer running.
 func (p *progress) follow(ctx context.Context, cl worker.Client, id string) error {
-	fmt.Fprintf(p.w, "drill %s\n", id)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		rec, err := queryStatus(ctx, cl, id)
-		if err == nil {
-			p.show(rec)
-			if rec.Status != evidence.StatusRunning {
-				return nil
-			}
-		} else if desc, derr := cl.DescribeWorkflowExecution(ctx, id, ""); derr == nil &&
-			desc.WorkflowExecutionInfo.GetCloseTime() != nil {
-			return nil // ended; the caller fetches the result
+	_, err := p.followEvent(ctx, cl, id)
+	return err
+}
+
+// followEvent shows the drill's progress until it is no longer running,
+// and returns the event that closed it (nil when it learnt so otherwise).
+func (p *progress) followEvent(ctx context.Context, cl worker.Client, id string) (*historypb.HistoryEvent, error) {
+	p.header(id)
+	var err error
+	var closed *historypb.HistoryEvent
+	if legacyFollow(ctx) {
+		err = pollStatus(ctx, cl, id, p.show)
+	} else {
+		f := &follower{src: temporalSource{cl: cl, id: id}, onChange: p.show}
+		if p.terminal {
+			f.redraw, f.redrawEvery = p.redraw, redrawEvery
 		}
-		select {
-		case <-ctx.Done():
-			fmt.Fprintf(p.w, "\nstopped following; the drill goes on (drillctl drill watch %s)\n", id)
-			return exitf(ExitUsage, "interrupted")
-		case <-tick.C:
-		}
+		closed, err = f.wait(ctx)
 	}
+	if err != nil && ctx.Err() != nil {
+		fmt.Fprintf(p.w, "\nstopped following; the drill goes on (drillctl drill watch %s)\n", id)
+		return nil, exitf(ExitUsage, "interrupted")
+	}
+	if err != nil {
+		return nil, exitf(ExitUsage, "follow drill %s: %v", id, notFound(id, err))
+	}
+	return closed, nil
+}
+
+// header names the drill and the zone of the instants that follow.
+func (p *progress) header(id string) {
+	zone, _ := p.now().In(p.loc).Zone()
+	fmt.Fprintf(p.w, "drill %s (times in %s, UTC%s)\n", id, zone, p.now().In(p.loc).Format("-07:00"))
 }
 
 // show renders the record's steps.
 func (p *progress) show(rec *evidence.Record) {
+	p.last = rec
 	if !p.terminal {
 		p.showPlain(rec)
 		return
 	}
 	var b strings.Builder
 	if p.drawn > 0 {
-		fmt.Fprintf(&b, "\x1b[%dA", p.drawn) // back to the top of the last drawing
+		// Back to the top of the last drawing, and clear it to the end of
+		// the screen: a row the terminal wrapped is cleared too.
+		fmt.Fprintf(&b, "\x1b[%dA\x1b[J", p.drawn)
 	}
-	lines := 0
+	rows := 0
 	for _, group := range []struct {
 		title string
 		steps []evidence.StepRecord
@@ -82,19 +104,33 @@ func (p *progress) show(rec *evidence.Record) {
 			continue
 		}
 		if group.title != "" {
-			fmt.Fprintf(&b, "\x1b[2K  %s:\n", group.title)
-			lines++
+			fmt.Fprintf(&b, "  %s:\n", group.title)
+			rows++
 		}
 		for _, s := range group.steps {
-			line := fmt.Sprintf("  %s %-22s %-10s %8s  %s", statusIcon(s.Status), s.ID, s.Status, p.elapsed(s), stepHint(rec, s))
-			fmt.Fprintf(&b, "\x1b[2K%s\n", fitWidth(strings.TrimRight(line, " "), p.width-1))
-			lines++
+			cols := strings.TrimRight(fmt.Sprintf("  %s %-22s %-10s %8s", statusIcon(s.Status), s.ID, s.Status, p.elapsed(s)), " ")
+			hint, whole := stepHint(rec, s)
+			lines, n := wrapHint(cols, hint, p.width-1, whole)
+			for _, l := range lines {
+				b.WriteString(l)
+				b.WriteByte('\n')
+			}
+			rows += n
 		}
 	}
 	fmt.Fprint(p.w, b.String())
-	p.drawn = lines
+	p.drawn = rows
 }
 
+// redraw draws the last record again: a terminal's elapsed times move on
+// between changes.
+func (p *progress) redraw() {
+	if p.last != nil && p.last.Status == evidence.StatusRunning {
+		p.show(p.last)
+	}
+}
+
+// showPlain prints one line per step whose status changed.
 func (p *progress) showPlain(rec *evidence.Record) {
 	for _, group := range [][]evidence.StepRecord{rec.Steps, rec.Rollback} {
 		for _, s := range group {
@@ -102,8 +138,11 @@ func (p *progress) showPlain(rec *evidence.Record) {
 				continue
 			}
 			p.seen[s.ID] = s.Status
-			line := fmt.Sprintf("%s  %-22s %-10s %s", p.now().UTC().Format("15:04:05.000"), s.ID, s.Status, p.elapsed(s))
-			if h := stepHint(rec, s); h != "" {
+			line := fmt.Sprintf("%s  %-22s %-10s %s", p.clock(stepInstant(s)), s.ID, s.Status, p.elapsed(s))
+			if s.Marks != "" && s.MarkAt != nil {
+				line += fmt.Sprintf("  %s at %s", s.Marks, p.clock(s.MarkAt))
+			}
+			if h, _ := stepHint(rec, s); h != "" {
 				line += "  " + h
 			}
 			fmt.Fprintln(p.w, strings.TrimRight(line, " "))
@@ -111,6 +150,25 @@ func (p *progress) showPlain(rec *evidence.Record) {
 	}
 }
 
+// stepInstant is the instant the step's current state began, as the
+// worker took it: its end once it ended, else its start; nil before.
+func stepInstant(s evidence.StepRecord) *time.Time {
+	if s.EndedAt != nil {
+		return s.EndedAt
+	}
+	return s.StartedAt
+}
+
+// clock renders an instant in the viewer's zone, or blanks when there is
+// none (a step skipped without running).
+func (p *progress) clock(t *time.Time) string {
+	if t == nil {
+		return strings.Repeat(" ", len("15:04:05.000"))
+	}
+	return t.In(p.loc).Format("15:04:05.000")
+}
+
+// anyStarted reports whether any of steps started.
 func anyStarted(steps []evidence.StepRecord) bool {
 	for _, s := range steps {
 		if s.StartedAt != nil {
@@ -132,33 +190,83 @@ func (p *progress) elapsed(s evidence.StepRecord) string {
 	return humanDuration(end.Sub(*s.StartedAt))
 }
 
-// fitWidth cuts a line to at most n characters (runes), so a redrawn line
-// never wraps onto a second row.
-func fitWidth(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+// maxTextRows bounds the rows of an error or a note on a terminal; a
+// command is always shown whole.
+const maxTextRows = 3
+
+// wrapHint lays out a step's columns and its hint in rows of at most width
+// runes, breaking between words only: an id or a command is never cut.
+// Continuation rows are indented. A word longer than a row takes a row of
+// its own and the terminal wraps it; n counts the rows the terminal shows.
+// Unless whole, the hint (an error, a note) is cut after maxTextRows rows,
+// between words.
+func wrapHint(cols, hint string, width int, whole bool) (lines []string, n int) {
+	width = max(width, 20)
+	indent := strings.Repeat(" ", 6)
+	line := cols
+	words := strings.Fields(hint)
+	for i, word := range words {
+		sep := " "
+		if i == 0 {
+			sep = "  "
+		}
+		if runeLen(line)+len(sep)+runeLen(word) <= width {
+			line += sep + word
+			continue
+		}
+		lines = append(lines, line)
+		if !whole && len(lines) == maxTextRows {
+			lines[len(lines)-1] = cutWords(lines[len(lines)-1], width-1) + "…"
+			line = ""
+			break
+		}
+		line = indent + word
 	}
-	return string(r[:max(n-1, 0)]) + "…"
+	if line != "" {
+		lines = append(lines, line)
+	}
+	for _, l := range lines {
+		n += max(1, (runeLen(l)+width-1)/width)
+	}
+	return lines, n
 }
 
-// stepHint says what a waiting, paging or failed step needs.
-func stepHint(rec *evidence.Record, s evidence.StepRecord) string {
+// cutWords drops whole words from the end of s until it fits in n runes.
+func cutWords(s string, n int) string {
+	for runeLen(s) > n {
+		i := strings.LastIndexByte(strings.TrimRight(s, " "), ' ')
+		if i <= 0 {
+			break
+		}
+		s = s[:i]
+	}
+	return s
+}
+
+// runeLen is the length of s in runes (terminal columns, near enough).
+func runeLen(s string) int { return len([]rune(s)) }
+
+// stepHint says what a waiting, paging, unknown or failed step needs.
+// whole is true for a command, which is never cut.
+func stepHint(rec *evidence.Record, s evidence.StepRecord) (hint string, whole bool) {
 	switch s.Status {
 	case evidence.StepRunning:
 		if s.Type == "page" {
-			return fmt.Sprintf("paging: drillctl drill ack %s --as NAME", rec.DrillID)
+			return fmt.Sprintf("paging: drillctl drill ack %s --as NAME", rec.DrillID), true
 		}
 	case evidence.StepWaiting:
-		return fmt.Sprintf("waiting: drillctl drill approve %s %s --as NAME", rec.DrillID, s.ID)
+		return fmt.Sprintf("waiting: drillctl drill approve %s %s --as NAME", rec.DrillID, s.ID), true
+	case evidence.StepUnknown:
+		return fmt.Sprintf("outcome unknown: drillctl drill decide %s %s rollback|continue|stop --as NAME", rec.DrillID, s.ID), true
 	case evidence.StepFailed, evidence.StepCancelled:
-		return s.Error
+		return s.Error, false
 	case evidence.StepSkipped:
-		return s.Note
+		return s.Note, false
 	}
-	return ""
+	return "", false
 }
 
+// statusIcon is the mark of a step status on a terminal.
 func statusIcon(status string) string {
 	switch status {
 	case evidence.StepSucceeded:
