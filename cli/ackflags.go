@@ -14,6 +14,7 @@ import (
 
 	"github.com/drillctl/drillctl/acklink"
 	"github.com/drillctl/drillctl/activities"
+	"github.com/drillctl/drillctl/statedir"
 	"github.com/drillctl/drillctl/worker"
 )
 
@@ -58,15 +59,11 @@ func startAckServer(c *ucli.Context, cl worker.Client, acts *activities.Activiti
 	}
 	keyFile := c.String("ack-key")
 	if keyFile == "" {
-		dir := os.Getenv("XDG_STATE_HOME")
-		if dir == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return nil, exitf(ExitUsage, "ack links: %v (pass --ack-key)", err)
-			}
-			dir = filepath.Join(home, ".local", "state")
+		dir, err := statedir.Dir() // beside dev's database and certificates
+		if err != nil {
+			return nil, exitf(ExitUsage, "ack links: %v (pass --ack-key)", err)
 		}
-		keyFile = filepath.Join(dir, "drillctl", "ack.key")
+		keyFile = filepath.Join(dir, "ack.key")
 	}
 	key, err := acklink.LoadOrCreateKey(keyFile)
 	if err != nil {

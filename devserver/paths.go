@@ -3,41 +3,19 @@ package devserver
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/drillctl/drillctl/statedir"
 )
 
 // StateDirEnv names the environment variable that moves drillctl's state
-// directory (the default database, the generated CA and certificates) away
-// from the user's: tests and a second dev server on one account use it.
-// worker.StateDir follows the same rules, so clients find what dev wrote.
-const StateDirEnv = "DRILLCTL_STATE_DIR"
+// directory (see package statedir).
+const StateDirEnv = statedir.Env
 
-// StateDir is where `drillctl dev` keeps its state: $DRILLCTL_STATE_DIR
-// when set, else drillctl under the user's state directory
-// ($XDG_STATE_HOME, or ~/.local/state).
-func StateDir() (string, error) {
-	if dir := os.Getenv(StateDirEnv); dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %s=%s: %w", StateDirEnv, dir, err)
-		}
-		return abs, nil
-	}
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) { // the XDG spec says to ignore a relative path
-		dir = ""
-	}
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "drillctl"), nil
-}
+// StateDir is where `drillctl dev` keeps its state (statedir.Dir): the
+// clients (worker.StateDir) find what dev wrote there.
+func StateDir() (string, error) { return statedir.Dir() }
 
 // DefaultDBFile is where `drillctl dev` keeps its SQLite file: temporal.db
 // in the StateDir.

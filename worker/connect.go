@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
+
+	"github.com/drillctl/drillctl/statedir"
 )
 
 // Client is a Temporal client.
@@ -24,9 +26,8 @@ type Client = client.Client
 const DefaultAddress = "127.0.0.1:7233"
 
 // StateDirEnv names the environment variable that moves drillctl's state
-// directory; devserver.StateDirEnv is the same, so clients look where
-// `drillctl dev` writes.
-const StateDirEnv = "DRILLCTL_STATE_DIR"
+// directory (see package statedir).
+const StateDirEnv = statedir.Env
 
 // The files `drillctl dev` generates for its clients in DevTLSDir
 // (devserver.CACertFile, ClientCertFile, ClientKeyFile, AddressesFile).
@@ -79,30 +80,9 @@ type Connection struct {
 	Metrics client.MetricsHandler
 }
 
-// StateDir is drillctl's state directory, by devserver.StateDir's rules:
-// $DRILLCTL_STATE_DIR when set, else drillctl under $XDG_STATE_HOME or
-// ~/.local/state.
-func StateDir() (string, error) {
-	if dir := os.Getenv(StateDirEnv); dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %s=%s: %w", StateDirEnv, dir, err)
-		}
-		return abs, nil
-	}
-	dir := os.Getenv("XDG_STATE_HOME")
-	if !filepath.IsAbs(dir) { // the XDG spec says to ignore a relative path
-		dir = ""
-	}
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("find the state directory: %w", err)
-		}
-		dir = filepath.Join(home, ".local", "state")
-	}
-	return filepath.Join(dir, "drillctl"), nil
-}
+// StateDir is drillctl's state directory, where dev writes its
+// certificates (statedir.Dir).
+func StateDir() (string, error) { return statedir.Dir() }
 
 // DevTLSDir is where `drillctl dev` keeps its CA and certificates
 // (devserver.DefaultTLSDir).
