@@ -13,7 +13,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/drillctl/drillctl/acklink"
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/statedir"
 	"github.com/drillctl/drillctl/worker"
 )
@@ -52,7 +51,7 @@ func pagerDutySecrets(c *ucli.Context) ([]string, error) {
 
 // startAckServer serves ack links when --ack-addr is set and tells the
 // activities to put them in pages. The returned stop function is never nil.
-func startAckServer(c *ucli.Context, cl worker.Client, acts *activities.Activities) (func(), error) {
+func startAckServer(c *ucli.Context, cl worker.Client, acts *worker.Settings) (func(), error) {
 	addr := c.String("ack-addr")
 	if addr == "" {
 		return func() {}, nil
@@ -81,7 +80,7 @@ func startAckServer(c *ucli.Context, cl worker.Client, acts *activities.Activiti
 //
 // With PagerDuty webhook secrets, it also takes PagerDuty's signed webhooks
 // on /pagerduty/webhook.
-func serveAckLinks(addr, publicURL string, key []byte, cl worker.Client, acts *activities.Activities, pagerDutySecrets ...string) (func(), error) {
+func serveAckLinks(addr, publicURL string, key []byte, cl worker.Client, acts *worker.Settings, pagerDutySecrets ...string) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, exitf(ExitUsage, "ack links: %s is in use (%v); pick another with --ack-addr, or --ack-addr '' for none", addr, err)

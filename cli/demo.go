@@ -119,7 +119,7 @@ func runDemo(c *ucli.Context, stdio IO) error {
 		return err
 	}
 	defer stopAck()
-	w := worker.New(cl, worker.Options{Activities: acts})
+	w := worker.New(cl, worker.Options{Settings: acts})
 	if err := w.Start(); err != nil {
 		return exitf(ExitUsage, "demo: start worker: %v", err)
 	}

@@ -11,7 +11,6 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"go.temporal.io/sdk/client"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
@@ -187,7 +186,7 @@ func drillInputFrom(pb *playbooks.Playbook, sets []string, dryRun bool) (workflo
 					"the playbook must not be able to pull a secret out); write ${env:NAME} in the playbook's own step text, "+
 					"or use the target's own convention on the worker (PGPASSWORD or ~/.pgpass for PostgreSQL)", k)
 		}
-		if strings.Contains(v, "://") && activities.RedactDSN(v) != v {
+		if strings.Contains(v, "://") && worker.RedactDSN(v) != v {
 			return workflows.DrillInput{}, exitf(ExitUsage,
 				"--set %s=...: the value holds a password, which would be stored in clear text in the drill's history; "+
 					"leave it out and give it to the worker the target's own way (PGPASSWORD or ~/.pgpass for PostgreSQL), "+

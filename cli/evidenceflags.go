@@ -7,9 +7,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/evidence"
 	"github.com/drillctl/drillctl/i18n"
+	"github.com/drillctl/drillctl/worker"
 )
 
 // evidenceFlags are the flags of the commands that run a worker: where
@@ -41,8 +41,8 @@ func evidenceStore(c *ucli.Context) (*evidence.Store, error) {
 
 // workerActivities builds the activities a worker runs, with the evidence
 // flags applied.
-func workerActivities(c *ucli.Context) (*activities.Activities, error) {
-	acts := activities.New()
+func workerActivities(c *ucli.Context) (*worker.Settings, error) {
+	acts := &worker.Settings{}
 	store, err := evidenceStore(c)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func workerActivities(c *ucli.Context) (*activities.Activities, error) {
 }
 
 // signingNote says where evidence goes and whether it is signed.
-func signingNote(acts *activities.Activities) string {
+func signingNote(acts *worker.Settings) string {
 	signed := "UNSIGNED (pass --signing-key; create one with drillctl evidence keygen)"
 	if acts.SigningKey != nil {
 		signed = "signed"

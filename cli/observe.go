@@ -12,7 +12,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/metrics"
 	"github.com/drillctl/drillctl/worker"
 )
@@ -85,7 +84,7 @@ func startObservability(c *ucli.Context) (*observability, error) {
 
 // instrument gives the connection the process's logger and the SDK's
 // metrics, and the activities the drill metrics.
-func (o *observability) instrument(conn *worker.Connection, acts *activities.Activities) {
+func (o *observability) instrument(conn *worker.Connection, acts *worker.Settings) {
 	conn.Logger = o.logger
 	if o.metrics != nil {
 		conn.Metrics = o.metrics.SDK()

@@ -18,7 +18,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/drillctl/drillctl/acklink"
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/console"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/evidence"
@@ -256,7 +255,7 @@ func serveConsole(ln net.Listener, h http.Handler) func() {
 // (loopback only: dev has no certificate for it), reading dev's evidence
 // store and checking its signatures with dev's own key. The returned stop
 // function is never nil.
-func startDevConsole(c *ucli.Context, stdio IO, cl worker.Client, namespace string, acts *activities.Activities) (func(), error) {
+func startDevConsole(c *ucli.Context, stdio IO, cl worker.Client, namespace string, acts *worker.Settings) (func(), error) {
 	addr := c.String("console-addr")
 	if addr == "" {
 		return func() {}, nil

@@ -8,9 +8,9 @@ import (
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/identity"
 	"github.com/drillctl/drillctl/playbooks"
+	"github.com/drillctl/drillctl/worker"
 )
 
 // playbookSignCommand is `playbook sign`: a detached SSH signature beside a
@@ -74,7 +74,7 @@ func trustFlag(def string) ucli.Flag {
 }
 
 // applyTrust sets the worker's trusted playbook signers from --trust.
-func applyTrust(c *ucli.Context, acts *activities.Activities) (string, error) {
+func applyTrust(c *ucli.Context, acts *worker.Settings) (string, error) {
 	switch v := c.String("trust"); v {
 	case "":
 		return "", exitf(ExitUsage, "a worker runs playbooks that pull real failovers: say whose playbooks it trusts, "+

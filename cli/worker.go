@@ -11,7 +11,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"github.com/drillctl/drillctl/activities"
 	"github.com/drillctl/drillctl/console"
 	"github.com/drillctl/drillctl/devserver"
 	"github.com/drillctl/drillctl/worker"
@@ -76,7 +75,7 @@ file (drillctl playbook sign FILE signs one), or any.`,
 				return err
 			}
 			defer stopAck()
-			w := worker.New(cl, worker.Options{Activities: acts, Drain: c.Duration("drain")})
+			w := worker.New(cl, worker.Options{Settings: acts, Drain: c.Duration("drain")})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "start worker: %v", err)
 			}
@@ -230,7 +229,7 @@ the server's among them (component=temporal-server, from --server-log-level).`,
 				return err
 			}
 			defer stopAck()
-			w := worker.New(cl, worker.Options{Activities: acts, Drain: c.Duration("drain")})
+			w := worker.New(cl, worker.Options{Settings: acts, Drain: c.Duration("drain")})
 			if err := w.Start(); err != nil {
 				return exitf(ExitUsage, "dev: start worker: %v", err)
 			}
@@ -266,7 +265,7 @@ func devConnection(srv *devserver.Server) worker.Connection {
 }
 
 // printDevBanner says what runs where, and how it is protected.
-func printDevBanner(ctx context.Context, stdio IO, srv *devserver.Server, dbFile string, acts *activities.Activities, obs *observability) {
+func printDevBanner(ctx context.Context, stdio IO, srv *devserver.Server, dbFile string, acts *worker.Settings, obs *observability) {
 	out := stdio.Out
 	fmt.Fprintf(out, "Temporal server  %s (namespace %s)\n", srv.FrontendAddress(), srv.Namespace())
 	if srv.ListenAddress() != srv.FrontendAddress() {

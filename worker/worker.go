@@ -15,7 +15,11 @@ import (
 type Options struct {
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
-	// Activities defaults to activities.New().
+	// Settings describe the activities the worker assembles (when
+	// Activities is nil).
+	Settings *Settings
+	// Activities, when set, are used as they are (tests); else the worker
+	// assembles them from Settings.
 	Activities *activities.Activities
 	// Identity names the worker in Temporal (default: the SDK's pid@host).
 	Identity string
@@ -36,7 +40,11 @@ func New(c Client, opts Options) sdkworker.Worker {
 	}
 	acts := opts.Activities
 	if acts == nil {
-		acts = activities.New()
+		settings := opts.Settings
+		if settings == nil {
+			settings = &Settings{}
+		}
+		acts = settings.activities()
 	}
 	if acts.Temporal == nil {
 		acts.Temporal = c // guards watch drills and describe locks with it
